@@ -1,0 +1,225 @@
+"""The `importer` command: a thin adapter from options to the library in `run.py`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .errors import ImporterError
+from .models import Status
+from .pool import PoolOptions
+from .run import (Connection, ImportOptions, ReadOptions, Summary, exit_code, import_file,
+                  validate_file)
+from .settings import check_base_url, credentials, default_journal, key_hint, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _console() -> Console:
+    return Console(stderr=False, highlight=False, no_color="NO_COLOR" in os.environ or None)
+
+
+def one_line_errors(func: F) -> F:
+    """An ImporterError becomes one line and exit code 2: never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ImporterError as exc:
+            click.echo(f"importer: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def reading_options(func: F) -> F:
+    func = click.option("--date-order", type=click.Choice(["DMY", "MDY"], case_sensitive=False),
+                        help="How to read dates like 03/04/2027 (day/month or month/day).")(func)
+    func = click.option("--sheet", metavar="NAME", help="The worksheet to read (.xlsx; default: the first).")(func)
+    func = click.option("-o", "--output", type=click.Path(path_type=Path),
+                        help="Result sheet (.xlsx or .csv, by extension). Default: <input>.result.xlsx.")(func)
+    return func
+
+
+def sending_options(func: F) -> F:
+    options = [
+        click.option("--journal", type=click.Path(path_type=Path),
+                     help="SQLite journal of what was sent (default: $IMPORTER_JOURNAL, else the user data folder)."),
+        click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
+                     help="Requests in flight at once."),
+        click.option("--rate", type=click.FloatRange(0), default=10.0, show_default=True,
+                     help="Requests per second across all workers (0 = unlimited)."),
+        click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+                     help="Seconds to wait for one answer."),
+        click.option("--max-attempts", type=click.IntRange(1, 50), default=5, show_default=True,
+                     help="Tries per request, for answers that are safe to retry."),
+        click.option("--base-url", help="LTI Pro API base URL (default: $LTI_BASE_URL, else production)."),
+        click.option("--calendar-user", metavar="ID", help="User who owns the LMS calendar events (signed as userId)."),
+        click.option("--retry-unknown", is_flag=True, help="Send rows whose earlier answer was lost again."),
+        click.option("--batch-size", type=click.IntRange(1, 400), default=400, show_default=True,
+                     help="Meetings per bulkImport call."),
+        click.option("--allow-over-quota", is_flag=True, help="Send even when a host needs over 100 creates today."),
+        click.option("--quiet", is_flag=True, help="Print only the final summary."),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object."),
+        click.option("--simulate", is_flag=True,
+                     help="Run against the built-in LTI Pro simulator with demo credentials (no account needed)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return reading_options(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="importer")
+def cli() -> None:
+    """Put a term's schedule of Zoom class meetings into LMS courses through Zoom LTI Pro.
+
+    \b
+    importer template term.xlsx         an empty schedule to fill in
+    importer validate term.xlsx         check every row, send nothing
+    importer run term.xlsx              create and associate the meetings
+    importer reassociate term.result.xlsx   link meetings that exist but are not in their course
+
+    Credentials come from LTI_KEY and LTI_SECRET (environment or .env).
+    """
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@reading_options
+@one_line_errors
+def validate(file: Path, output: Path | None, sheet: str | None, date_order: str | None) -> None:
+    """Check every row of FILE and write the annotated sheet; nothing is sent."""
+    summary = validate_file(file, output, ReadOptions(sheet, _order(date_order)))
+    code = exit_code(summary, frozenset({Status.VALID}))
+    from .display import print_summary
+
+    print_summary(_console(), summary, code, as_json=False)
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@sending_options
+@one_line_errors
+def run(file: Path, **options: Any) -> None:
+    """Validate FILE, create and associate every valid row, write the result sheet."""
+    _import(file, options, associate_only=False)
+
+
+@cli.command()
+@click.argument("result", type=click.Path(path_type=Path))
+@sending_options
+@one_line_errors
+def reassociate(result: Path, **options: Any) -> None:
+    """Link the not_associated rows of a RESULT sheet to their (current) courses; creates nothing."""
+    _import(result, options, associate_only=True)
+
+
+def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
+    console = _console()
+    settings = load_settings()
+    with _connection(options, settings) as (connection, journal):
+        from .display import make_progress, print_summary
+
+        import_options = ImportOptions(
+            journal_path=journal,
+            pool=PoolOptions(concurrency=options["concurrency"], rate=options["rate"],
+                             max_attempts=options["max_attempts"]),
+            batch_size=options["batch_size"], retry_unknown=options["retry_unknown"],
+            allow_over_quota=options["allow_over_quota"], associate_only=associate_only)
+        quiet = options["quiet"] or options["as_json"]
+        announce = (lambda text: None) if quiet else (lambda text: console.print(text, markup=False))
+        summary: Summary = import_file(
+            file, options["output"], connection, import_options,
+            ReadOptions(options["sheet"], _order(options["date_order"])),
+            progress=make_progress(console, quiet), announce=announce)
+        code = exit_code(summary)
+        print_summary(console, summary, code, as_json=options["as_json"])
+    sys.exit(code)
+
+
+@contextmanager
+def _connection(options: dict[str, Any], settings: Any) -> Iterator[tuple[Connection, Path]]:
+    journal = options["journal"]
+    if options["simulate"]:
+        from .simulator import SimulatorServer, demo_config
+
+        config = demo_config()
+        with SimulatorServer(config) as server, tempfile.TemporaryDirectory(prefix="importer-sim-") as scratch:
+            if not (options["quiet"] or options["as_json"]):
+                click.echo(f"Using the built-in LTI Pro simulator at {server.base_url} (demo credentials)")
+            yield (Connection(server.base_url, config.key, config.secret, options["calendar_user"],
+                              options["timeout"]),
+                   journal or Path(scratch) / "journal.sqlite3")
+        return
+    key, secret = credentials(settings)
+    base_url = check_base_url(options["base_url"] or settings.lti_base_url)
+    if not (options["quiet"] or options["as_json"]):
+        click.echo(f"Sending to {base_url} with LTI key {key_hint(key)}")
+    yield (Connection(base_url, key, secret, options["calendar_user"], options["timeout"]),
+           journal or default_journal(settings))
+
+
+def _order(value: str | None) -> Any:
+    return value.upper() if value else None
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@one_line_errors
+def template(path: Path) -> None:
+    """Write an empty schedule template to PATH (.xlsx or .csv)."""
+    from .template import write_template
+
+    write_template(path)
+    click.echo(f"Template written: {path}")
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+@click.option("--latency", type=float, default=0.0, help="Seconds added to every answer.")
+@click.option("--jitter", type=float, default=0.0, help="Random extra seconds (0..jitter) per answer.")
+@click.option("--p-429", type=click.FloatRange(0, 1), default=0.0, help="Probability of HTTP 429 before processing.")
+@click.option("--p-503", type=click.FloatRange(0, 1), default=0.0, help="Probability of HTTP 503 before processing.")
+@click.option("--p-drop-before", type=click.FloatRange(0, 1), default=0.0, help="Probability of a dropped connection before processing.")
+@click.option("--p-500-after", type=click.FloatRange(0, 1), default=0.0, help="Probability of HTTP 500 after creating.")
+@click.option("--p-drop-after", type=click.FloatRange(0, 1), default=0.0, help="Probability of a dropped connection after creating.")
+@click.option("--p-stall-after", type=click.FloatRange(0, 1), default=0.0, help="Probability of stalling after creating.")
+@click.option("--rate-limit", type=float, default=0.0, help="Requests per second before 429 (0 = none).")
+@click.option("--daily-cap", type=int, default=0, help="Creates per host per UTC day (0 = none).")
+@click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
+@one_line_errors
+def simulate(port: int, host: str, latency: float, jitter: float, p_429: float, p_503: float,
+             p_drop_before: float, p_500_after: float, p_drop_after: float, p_stall_after: float,
+             rate_limit: float, daily_cap: int, seed: int | None) -> None:
+    """Serve the local fake LTI Pro API on loopback, with the demo credentials."""
+    from dataclasses import replace
+
+    from .simulator import demo_config
+    from .simulator.server import serve_forever
+
+    config = replace(demo_config(), latency_s=latency, latency_jitter_s=jitter, p_429=p_429,
+                     p_503_before=p_503, p_drop_before=p_drop_before, p_500_after=p_500_after,
+                     p_drop_after=p_drop_after, p_stall_after=p_stall_after,
+                     rate_limit_per_s=rate_limit, daily_cap_per_host=daily_cap, seed=seed)
+    try:
+        serve_forever(config, host, port)
+    except ValueError as exc:
+        raise ImporterError(str(exc)) from None
+
+
+def main() -> None:
+    cli(prog_name="importer")

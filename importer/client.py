@@ -1,0 +1,167 @@
+"""HTTP to LTI Pro, and what each answer means.
+
+This is the only module that knows httpx. Every exception and status is translated
+here into an `Answer` whose `kind` says what may exist on the server:
+
+    ok        status:true
+    refused   status:false: final, the server decided (406 keeps its meeting id)
+    retry     nothing can have been made: connect failure, HTTP 429, HTTP 503
+    unknown   the request may have reached the server and the answer was lost
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Literal
+
+import httpx
+
+from . import __version__
+from .signing import signed_query
+
+AnswerKind = Literal["ok", "refused", "retry", "unknown"]
+CREATE_PATH = "/meeting/createAndAssociate"
+BULK_IMPORT_PATH = "/meeting/bulkImport"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    kind: AnswerKind
+    meeting_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retry_after: float | None = None  # seconds to wait, from Retry-After
+    http_status: int | None = None
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: seconds, an HTTP date, or an ISO date-time."""
+    if not value:
+        return None
+    value = value.strip()
+    now = time.time() if now is None else now
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    moment: datetime | None = None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, moment.timestamp() - now)
+
+
+def _id_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def classify(response: httpx.Response, clock: Callable[[], float] = time.time) -> Answer:
+    """What an HTTP response means for the meeting."""
+    status = response.status_code
+    if status in (429, 503):
+        return Answer("retry", error_code=str(status), error_message=_short_text(response),
+                      retry_after=parse_retry_after(response.headers.get("Retry-After"), clock()),
+                      http_status=status)
+    if status >= 500:
+        return Answer("unknown", error_code=str(status),
+                      error_message=f"the server answered HTTP {status} after receiving the request",
+                      http_status=status)
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or "status" not in body:
+        if 400 <= status < 500:
+            # The server rejected the request itself: nothing was created.
+            return Answer("refused", error_code=str(status),
+                          error_message=f"HTTP {status}: {_short_text(response)}", http_status=status)
+        return Answer("unknown", error_code="unreadable",
+                      error_message=f"the server's answer (HTTP {status}) could not be read",
+                      http_status=status)
+    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    meeting_id = _id_text(result.get("id"))
+    if body.get("status") is True:
+        return Answer("ok", meeting_id=meeting_id, http_status=status)
+    return Answer("refused", meeting_id=meeting_id, error_code=_id_text(body.get("errorCode")) or str(status),
+                  error_message=str(body.get("errorMessage") or "").strip() or None, http_status=status)
+
+
+def _short_text(response: httpx.Response) -> str:
+    try:
+        text = response.text.strip()
+    except UnicodeDecodeError:
+        return "(binary body)"
+    return text[:200] if text else response.reason_phrase
+
+
+class LtiClient:
+    """Signed calls to the three LTI Pro endpoints (async)."""
+
+    def __init__(self, base_url: str, key: str, secret: str, *, calendar_user: str | None = None,
+                 timeout: float = 30.0, max_connections: int = 8,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = key
+        self._secret = secret
+        self.calendar_user = calendar_user
+        self._clock = clock
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), limits=limits, transport=transport,
+            headers={"User-Agent": f"importer/{__version__}"}, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> LtiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def create_and_associate(self, body: dict[str, Any]) -> Answer:
+        return await self._post(CREATE_PATH, body)
+
+    async def bulk_import(self, items: list[dict[str, str]]) -> Answer:
+        payload: Any = {"userId": self.calendar_user, "meetingList": items} if self.calendar_user else items
+        return await self._post(BULK_IMPORT_PATH, payload)
+
+    async def _post(self, path: str, payload: Any) -> Answer:
+        # Signed afresh on every attempt: a signature lives 60 minutes, a run may live longer.
+        timestamp = str(int(self._clock() * 1000))
+        params, signature = signed_query(self._key, self._secret, self.calendar_user, timestamp)
+        content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            response = await self._http.post(
+                self.base_url + path, params=params, content=content,
+                headers={"X-Lti-Signature": signature, "Content-Type": "application/json"})
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return Answer("retry", error_code="connect",
+                          error_message=f"could not connect to {self.base_url}: {_reason(exc)}")
+        except httpx.TimeoutException as exc:
+            return Answer("unknown", error_code="timeout",
+                          error_message=f"no answer within the timeout ({type(exc).__name__})")
+        except httpx.TransportError as exc:
+            return Answer("unknown", error_code="connection-lost",
+                          error_message=f"the connection was lost before the answer arrived: {_reason(exc)}")
+        return classify(response, self._clock)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text[:200] if text else type(exc).__name__

@@ -1,0 +1,146 @@
+"""What the coordinator sees: a live progress display on a terminal, plain lines otherwise,
+and the end-of-run summary (a table, or one JSON object for scripts)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .columns import canonical_name
+from .models import Status
+from .run import Progress as ProgressSink
+from .run import Summary
+
+ACTION_CAP = 20
+NEXT_STEP = {
+    Status.VALID: "-",
+    Status.INVALID: "fix the cell named in error_message, then run again",
+    Status.CREATED: "-",
+    Status.ASSOCIATED: "-",
+    Status.NOT_ASSOCIATED: "fix contextId/domain, run again: it is associated, not re-created",
+    Status.FAILED: "fix, run again",
+    Status.UNKNOWN: "check in Zoom; --retry-unknown sends it again",
+    Status.NOT_SENT: "run the same sheet again (after 00:00 UTC for a daily limit)",
+}
+STYLE = {Status.VALID: "green", Status.CREATED: "green", Status.ASSOCIATED: "green",
+         Status.INVALID: "red", Status.FAILED: "red", Status.NOT_ASSOCIATED: "yellow",
+         Status.UNKNOWN: "yellow", Status.NOT_SENT: "yellow"}
+
+
+class LiveProgress(ProgressSink):
+    """A rich progress bar with per-status counts (terminal only)."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                  TextColumn("{task.fields[counts]}"), console=console, transient=False)
+        self._task: TaskID | None = None
+        self._counts: Counter[Status] = Counter()
+        self._started = 0.0
+
+    def start(self, phase: str, total: int) -> None:
+        self._counts = Counter()
+        self._started = time.monotonic()
+        self._progress.start()
+        self._task = self._progress.add_task(phase, total=total, rate="", counts="")
+
+    def advance(self, status: Status) -> None:
+        self._counts[status] += 1
+        if self._task is None:
+            return
+        done = sum(self._counts.values())
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        counts = " ".join(f"{s}:{n}" for s, n in self._counts.items())
+        self._progress.update(self._task, advance=1, rate=f"{done / elapsed:.1f}/s", counts=counts)
+
+    def finish(self) -> None:
+        self._progress.stop()
+        self._task = None
+
+
+class LogProgress(ProgressSink):
+    """One plain line per interval: for CI logs and files, where a live bar would be noise."""
+
+    def __init__(self, console: Console, interval: float = 5.0) -> None:
+        self._console = console
+        self._interval = interval
+        self._phase = ""
+        self._total = 0
+        self._counts: Counter[Status] = Counter()
+        self._last = 0.0
+
+    def start(self, phase: str, total: int) -> None:
+        self._phase, self._total, self._counts = phase, total, Counter()
+        self._last = time.monotonic()
+        self._console.print(f"{phase}: {total} row(s) to send")
+
+    def advance(self, status: Status) -> None:
+        self._counts[status] += 1
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._line()
+
+    def finish(self) -> None:
+        self._line()
+
+    def _line(self) -> None:
+        done = sum(self._counts.values())
+        counts = ", ".join(f"{s} {n}" for s, n in self._counts.items())
+        self._console.print(f"{self._phase}: {done}/{self._total} ({counts})", highlight=False)
+
+
+def make_progress(console: Console, quiet: bool) -> ProgressSink:
+    if quiet:
+        return ProgressSink()
+    return LiveProgress(console) if console.is_terminal else LogProgress(console)
+
+
+def summary_dict(summary: Summary, exit_code: int) -> dict[str, object]:
+    return {
+        "output": str(summary.output),
+        "rows": len(summary.results),
+        "counts": {str(s): summary.counts[s] for s in Status if summary.counts[s]},
+        "needs_action": [
+            {"row": r.row_number, "status": str(r.outcome.status), "meeting_id": r.outcome.meeting_id,
+             "error_code": r.outcome.error_code, "error_message": r.outcome.error_message}
+            for r in summary.results if r.outcome.status in _ACTION_STATUSES],
+        "interrupted": summary.interrupted,
+        "exit_code": exit_code,
+    }
+
+
+_ACTION_STATUSES = {Status.INVALID, Status.NOT_ASSOCIATED, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT}
+
+
+def print_summary(console: Console, summary: Summary, exit_code: int, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary_dict(summary, exit_code), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(summary.results)} row(s)", show_edge=False)
+    table.add_column("status")
+    table.add_column("rows", justify="right")
+    table.add_column("next step")
+    for status in Status:
+        if summary.counts[status]:
+            table.add_row(f"[{STYLE[status]}]{status}[/]", str(summary.counts[status]), NEXT_STEP[status])
+    console.print(table)
+    topic_column = next((i for i, h in enumerate(summary.headers) if canonical_name(h) == "topic"), None)
+    needing = [r for r in summary.results if r.outcome.status in _ACTION_STATUSES]
+    if needing:
+        console.print(f"\n{len(needing)} row(s) need action:")
+        for result in needing[:ACTION_CAP]:
+            topic = result.cells[topic_column] if topic_column is not None else ""
+            message = (result.outcome.error_message or "").split(" -> ")[0]
+            console.print(f"  row {result.row_number}  {str(topic)[:40]!s:40}  {result.outcome.status}: {message[:120]}",
+                          highlight=False, markup=False)
+        if len(needing) > ACTION_CAP:
+            console.print(f"  ... and {len(needing) - ACTION_CAP} more (see the result sheet)")
+    if summary.interrupted:
+        console.print("Interrupted: rows not yet sent are marked not_sent; run the same sheet again to finish.")
+    console.print(f"\nResult sheet: {summary.output}", highlight=False, markup=False)

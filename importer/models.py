@@ -1,0 +1,131 @@
+"""The types passed between pipeline stages (reader -> schema -> plan -> pool -> report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+#: A cell as the reader hands it on: text, a number, a bool, a datetime/date/time, or None.
+Cell = Any
+
+
+class Status(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"
+    CREATED = "created"
+    ASSOCIATED = "associated"
+    NOT_ASSOCIATED = "not_associated"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    NOT_SENT = "not_sent"
+
+
+#: Statuses that count as success for the exit code.
+DONE_STATUSES = frozenset({Status.CREATED, Status.ASSOCIATED})
+
+#: The result columns appended to every output sheet (and recognised on input).
+RESULT_COLUMNS = ("import_status", "meeting_id", "error_code", "error_message")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One data row of the input sheet.
+
+    `row_number` is the spreadsheet row (header = 1). `cells` is aligned with
+    `Sheet.headers`.
+    """
+
+    row_number: int
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """What the reader produced: the headers as the coordinator wrote them, and the rows."""
+
+    path: str
+    headers: tuple[str, ...]
+    rows: list[SourceRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A reason a row cannot be sent (or a warning that it may not be what was meant)."""
+
+    row_number: int
+    column: str  # the header as written in the sheet ("" for the whole row)
+    value: Cell
+    code: str  # short and stable: missing-value, type-error, duplicate-row, ...
+    message: str  # says how to fix it
+    warning: bool = False
+
+    def describe(self) -> str:
+        where = f"column '{self.column}': " if self.column else ""
+        return f"{where}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    context_id: str
+    domain: str
+    course_id: str | None
+
+    def as_item(self, meeting_id: str) -> dict[str, str]:
+        """A bulkImport item for this course."""
+        item = {"meetingId": meeting_id, "contextId": self.context_id, "domain": self.domain}
+        if self.course_id:
+            item["courseId"] = self.course_id
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRequest:
+    """A valid row: everything needed to build the createAndAssociate JSON body."""
+
+    row_number: int
+    user_id: str
+    course: Course
+    meeting_info: dict[str, Any]
+    row_id: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "userId": self.user_id,
+            "contextId": self.course.context_id,
+            "domain": self.course.domain,
+        }
+        if self.course.course_id:
+            body["courseId"] = self.course.course_id
+        body["meetingInfo"] = self.meeting_info
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class PriorResult:
+    """The result columns a fed-back result sheet carried for a row."""
+
+    status: str | None = None
+    meeting_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What finally happened to one row."""
+
+    status: Status
+    meeting_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(slots=True)
+class RowResult:
+    """One output row: the input cells (minus any old result columns) and its outcome."""
+
+    row_number: int
+    cells: tuple[Cell, ...]
+    outcome: Outcome
+    notes: list[str] = field(default_factory=list)

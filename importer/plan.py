@@ -1,0 +1,165 @@
+"""Decide, for every checked row, what this run must do: create, associate, or nothing.
+
+A row's identity (`row_key`) is its row_id when given, else a hash of the host and the
+normalised meetingInfo (never the course). What the journal and a fed-back result sheet
+know decides the rest: a meeting that exists is associated, never created again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .journal import Journal, MeetingEntry
+from .models import Course, CreateRequest, Outcome, Problem, Status
+from .outcomes import UNKNOWN_STEP, with_step
+from .schema import RowCheck
+
+DAILY_CREATES_PER_HOST = 100
+
+
+class Action(StrEnum):
+    CREATE = "create"  # send createAndAssociate
+    FOLLOW = "follow"  # cross-listed: associate with the meeting its leader row creates
+    ASSOCIATE = "associate"  # the meeting exists: bulkImport it into this row's course
+    SETTLED = "settled"  # nothing to send: the outcome is already known
+
+
+@dataclass
+class Step:
+    index: int
+    check: RowCheck
+    action: Action
+    row_key: str | None = None
+    outcome: Outcome | None = None
+    meeting_id: str | None = None
+    leader: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def request(self) -> CreateRequest:
+        assert self.check.request is not None
+        return self.check.request
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+
+    def of(self, action: Action) -> list[Step]:
+        return [step for step in self.steps if step.action is action]
+
+    def creates_per_host(self) -> dict[str, list[int]]:
+        hosts: dict[str, list[int]] = defaultdict(list)
+        for step in self.of(Action.CREATE):
+            hosts[step.request.user_id.lower()].append(step.check.row.row_number)
+        return dict(hosts)
+
+    def over_quota(self, limit: int = DAILY_CREATES_PER_HOST) -> dict[str, list[int]]:
+        return {host: rows for host, rows in self.creates_per_host().items() if len(rows) > limit}
+
+
+def row_key(request: CreateRequest) -> str:
+    if request.row_id:
+        return f"id:{request.row_id}"
+    payload = json.dumps({"userId": request.user_id.lower(), "meetingInfo": request.meeting_info},
+                         sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "h:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
+    errors = [p for p in problems if not p.warning]
+    first = errors[0]
+    return Outcome(Status.INVALID, None, first.code, "; ".join(p.describe() for p in errors))
+
+
+def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unknown: bool = False) -> Plan:
+    steps: list[Step] = []
+    groups: dict[str, list[Step]] = defaultdict(list)
+    for index, check in enumerate(checks):
+        notes = [f"warning: {p.describe()}" for p in check.warnings]
+        if check.request is None:
+            steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
+            continue
+        key = row_key(check.request)
+        step = Step(index, check, Action.CREATE, row_key=key, notes=notes)
+        steps.append(step)
+        original = _same_course(groups[key], check.request.course)
+        if original is not None:
+            step.action = Action.SETTLED
+            step.outcome = Outcome(
+                Status.INVALID, None, "duplicate-row",
+                f"duplicate of row {original.check.row.row_number} (same meeting, same course); "
+                "it is not sent twice: delete this row, or give it a different row_id")
+            continue
+        groups[key].append(step)
+    known = journal.meetings() if journal is not None else {}
+    for key, members in groups.items():
+        _decide_group(members, known.get(key), journal, retry_unknown)
+    return Plan(steps)
+
+
+def _same_course(members: list[Step], course: Course) -> Step | None:
+    for member in members:
+        other = member.request.course
+        if (other.context_id, other.domain) == (course.context_id, course.domain):
+            return member
+    return None
+
+
+def _decide_group(members: list[Step], entry: MeetingEntry | None, journal: Journal | None,
+                  retry_unknown: bool) -> None:
+    group_meeting = entry.meeting_id if entry and entry.meeting_id else None
+    if group_meeting is None:
+        group_meeting = next((m.check.prior.meeting_id for m in members if m.check.prior.meeting_id), None)
+    leader: Step | None = None
+    for step in members:
+        prior = step.check.prior
+        meeting_id = prior.meeting_id or group_meeting
+        if meeting_id is not None:
+            _decide_existing(step, meeting_id, journal)
+        elif (entry and entry.state == "created") or prior.status in (Status.CREATED, Status.ASSOCIATED):
+            step.action = Action.SETTLED
+            step.outcome = Outcome(Status(prior.status) if prior.status in (Status.CREATED, Status.ASSOCIATED)
+                                   else Status.CREATED, None, None,
+                                   "created by an earlier run (no meeting id was returned)")
+        elif not retry_unknown and ((entry and entry.state == "unknown") or prior.status == Status.UNKNOWN):
+            step.action = Action.SETTLED
+            reason = (entry.error_message if entry and entry.state == "unknown" else prior.error_message)
+            step.outcome = Outcome(Status.UNKNOWN, None, (entry.error_code if entry else prior.error_code),
+                                   with_step(_strip_step(reason) or "an earlier run lost this request's answer",
+                                             UNKNOWN_STEP))
+        elif leader is None:
+            leader = step
+            step.action = Action.CREATE
+        else:
+            step.action = Action.FOLLOW
+            step.leader = leader.index
+            step.notes.append(f"cross-listed: the same meeting as row {leader.check.row.row_number}")
+
+
+def _decide_existing(step: Step, meeting_id: str, journal: Journal | None) -> None:
+    course = step.request.course
+    prior = step.check.prior
+    via = journal.association(meeting_id, course.context_id, course.domain) if journal else None
+    step.meeting_id = meeting_id
+    if via is not None:
+        step.action = Action.SETTLED
+        status = Status.CREATED if via == "create" else Status.ASSOCIATED
+        step.outcome = Outcome(status, meeting_id, None, "done by an earlier run; nothing was sent")
+    elif prior.status in (Status.CREATED, Status.ASSOCIATED) and prior.meeting_id == meeting_id:
+        step.action = Action.SETTLED
+        step.outcome = Outcome(Status(prior.status), meeting_id, None, "done by an earlier run; nothing was sent")
+    else:
+        step.action = Action.ASSOCIATE
+
+
+def _strip_step(message: str | None) -> str | None:
+    """An earlier run's message without its appended next step (so steps don't pile up)."""
+    if message is None:
+        return None
+    return message.split(" -> ", 1)[0]

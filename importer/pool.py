@@ -1,0 +1,217 @@
+"""Send creates concurrently: a shared rate limit, retries only where nothing can exist.
+
+Each job goes through: wait for the throttle -> journal `sending` -> signed POST ->
+classify -> journal outcome. Retry-safe answers (connect failure, 429, 503) are retried
+by tenacity, honouring Retry-After; everything else is final for this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+
+from .client import Answer, LtiClient
+from .journal import Journal
+from .models import CreateRequest, Outcome, Status
+from .outcomes import create_outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CreateJob:
+    index: int  # position in the plan, used to hand the outcome back
+    row_key: str
+    request: CreateRequest
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    concurrency: int = 8
+    rate: float = 10.0  # requests per second across all workers; 0 = unlimited
+    max_attempts: int = 5
+    row_deadline: float = 600.0  # seconds one row may spend in retries
+    max_wait: float = 300.0  # a Retry-After longer than this ends the host's run (daily limit)
+
+
+class Throttle:
+    """A shared request rate (aiolimiter), halved on a 429 and restored gradually."""
+
+    RECOVER_AFTER = 20  # successes at a reduced rate before stepping back up
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.current = rate
+        self._limiter = self._make_limiter(rate)
+        self._resume_at = 0.0
+        self._successes = 0
+
+    @staticmethod
+    def _make_limiter(rate: float) -> AsyncLimiter | None:
+        # One token per 1/rate seconds: no start-of-run burst that a per-second server limit would refuse.
+        return AsyncLimiter(1, 1.0 / rate) if rate > 0 else None
+
+    async def wait(self) -> None:
+        delay = self._resume_at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if self._limiter is not None:
+            await self._limiter.acquire()
+
+    def slow_down(self, retry_after: float | None) -> None:
+        self._resume_at = max(self._resume_at, time.monotonic() + (retry_after if retry_after else 1.0))
+        self._successes = 0
+        if self.rate > 0:
+            self.current = max(self.current / 2, min(self.rate, 0.5))
+            self._limiter = self._make_limiter(self.current)
+
+    def succeeded(self) -> None:
+        if self.rate <= 0 or self.current >= self.rate:
+            return
+        self._successes += 1
+        if self._successes >= self.RECOVER_AFTER:
+            self._successes = 0
+            self.current = min(self.rate, self.current * 1.5)
+            self._limiter = self._make_limiter(self.current)
+
+
+@dataclass
+class _HostBlock:
+    until: str  # when the host may create again, as the server said
+    row_number: int
+
+
+@dataclass
+class CreatePool:
+    client: LtiClient
+    journal: Journal
+    options: PoolOptions
+    on_outcome: Callable[[CreateJob, Outcome], None] = lambda job, outcome: None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _throttle: Throttle = field(init=False)
+    _blocked_hosts: dict[str, _HostBlock] = field(default_factory=dict)
+    _in_flight: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._throttle = Throttle(self.options.rate)
+
+    async def run(self, jobs: Sequence[CreateJob]) -> dict[int, Outcome]:
+        queue: asyncio.Queue[CreateJob] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+        outcomes: dict[int, Outcome] = {}
+        workers = [asyncio.create_task(self._worker(queue, outcomes))
+                   for _ in range(max(1, min(self.options.concurrency, len(jobs))))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        for job in jobs:  # whatever was never taken
+            outcomes.setdefault(job.index, _not_sent("the run was stopped before this row was sent"))
+        return outcomes
+
+    async def _worker(self, queue: asyncio.Queue[CreateJob], outcomes: dict[int, Outcome]) -> None:
+        while not self.stop.is_set():
+            try:
+                job = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            outcome = await self._process(job)
+            outcomes[job.index] = outcome
+            self.on_outcome(job, outcome)
+
+    async def _process(self, job: CreateJob) -> Outcome:
+        retrying = AsyncRetrying(
+            stop=(stop_after_attempt(self.options.max_attempts)
+                  | stop_after_delay(self.options.row_deadline) | self._wait_too_long),
+            wait=self._wait,
+            retry=retry_if_result(lambda answer: answer is not None and answer.kind == "retry"),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            sleep=self._sleep,
+        )
+        answer: Answer | None = await retrying(self._attempt, job)
+        if answer is None:
+            block = self._blocked_hosts.get(job.request.user_id.lower())
+            if block is not None:
+                return _not_sent(f"host {job.request.user_id} reached Zoom's daily limit at row "
+                                 f"{block.row_number}; run the sheet again after {block.until}", "429")
+            return _not_sent("the run was stopped before this row was sent")
+        outcome = create_outcome(answer, exhausted=answer.kind == "retry")
+        if answer.kind == "retry" and answer.retry_after and answer.retry_after > self.options.max_wait:
+            until = _when(answer.retry_after)
+            self._blocked_hosts[job.request.user_id.lower()] = _HostBlock(until, job.request.row_number)
+            outcome = Outcome(Status.FAILED, None, answer.error_code or "429",
+                              f"Zoom's daily limit for host {job.request.user_id} is reached; nothing was "
+                              f"created; run the sheet again after {until}")
+        self.journal.record_meeting(job.row_key, _journal_state(outcome), outcome.meeting_id,
+                                    outcome.error_code, outcome.error_message)
+        if outcome.status is Status.CREATED and outcome.meeting_id:
+            course = job.request.course
+            self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,
+                                            course.course_id, "associated", via="create")
+        return outcome
+
+    async def _attempt(self, job: CreateJob) -> Answer | None:
+        """One try. None means: not sent (stopped, or the host is blocked)."""
+        if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
+            return None
+        await self._throttle.wait()
+        if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
+            return None
+        self.journal.mark_sending(job.row_key, job.request.row_number)
+        self._in_flight.add(job.index)
+        try:
+            answer = await self.client.create_and_associate(job.request.body())
+        except asyncio.CancelledError:
+            self.journal.record_meeting(job.row_key, "unknown", None, "abandoned",
+                                        "the run was interrupted while this request was in flight")
+            raise
+        finally:
+            self._in_flight.discard(job.index)
+        if answer.kind == "retry" and answer.error_code == "429":
+            self._throttle.slow_down(answer.retry_after)
+        elif answer.kind == "ok":
+            self._throttle.succeeded()
+        if answer.kind == "retry":
+            # Nothing was created: the row is not in flight any more.
+            self.journal.record_meeting(job.row_key, "failed", None, answer.error_code, answer.error_message)
+        return answer
+
+    def _wait_too_long(self, state: RetryCallState) -> bool:
+        answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
+        return bool(answer and answer.retry_after and answer.retry_after > self.options.max_wait)
+
+    def _wait(self, state: RetryCallState) -> float:
+        answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
+        if answer is not None and answer.retry_after is not None:
+            return answer.retry_after
+        return _BACKOFF(state)
+
+    async def _sleep(self, seconds: float) -> None:
+        # A retry wait ends early when the run is stopping: the row is then not_sent.
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+
+_BACKOFF = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)
+
+
+def _not_sent(message: str, code: str | None = None) -> Outcome:
+    return Outcome(Status.NOT_SENT, None, code, message)
+
+
+def _journal_state(outcome: Outcome) -> str:
+    return {Status.CREATED: "created", Status.NOT_ASSOCIATED: "not_associated",
+            Status.UNKNOWN: "unknown"}.get(outcome.status, "failed")
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() + seconds))

@@ -1,0 +1,94 @@
+"""Link existing meetings to courses through bulkImport, never by creating them again.
+
+Batches hold at most 400 items (LTI Pro's limit). bulkImport's answers are not
+documented, so `status: true` is taken as "the whole batch is linked" and anything
+else as "the batch failed": a failed batch is split in halves until the items at
+fault are isolated, so one bad contextId cannot leave 399 good rows unlinked.
+Associating is idempotent, so a lost answer is simply retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from .client import Answer, LtiClient
+from .journal import Journal
+from .models import Course, Outcome, Status
+from .outcomes import NOT_ASSOCIATED_STEP, with_step
+
+MAX_BATCH = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    index: int  # the plan position whose outcome this decides
+    meeting_id: str
+    course: Course
+
+
+@dataclass
+class Reassociator:
+    client: LtiClient
+    journal: Journal
+    batch_size: int = MAX_BATCH
+    max_attempts: int = 5
+    on_outcome: Callable[[Link, Outcome], None] = lambda link, outcome: None
+
+    async def run(self, links: Sequence[Link]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        size = max(1, min(self.batch_size, MAX_BATCH))
+        for start in range(0, len(links), size):
+            await self._settle(list(links[start:start + size]), outcomes)
+        return outcomes
+
+    async def _settle(self, batch: list[Link], outcomes: dict[int, Outcome]) -> None:
+        answer = await self._send(batch)
+        if answer.kind == "ok":
+            for link in batch:
+                self._finish(link, Outcome(Status.ASSOCIATED, link.meeting_id), outcomes)
+        elif answer.kind == "refused" and len(batch) > 1:
+            middle = len(batch) // 2
+            await self._settle(batch[:middle], outcomes)
+            await self._settle(batch[middle:], outcomes)
+        else:
+            reason = answer.error_message or f"bulkImport answered {answer.error_code}"
+            if answer.kind != "refused":
+                reason = f"bulkImport could not be completed: {reason}; run `importer reassociate` on the result sheet"
+            for link in batch:
+                outcome = Outcome(Status.NOT_ASSOCIATED, link.meeting_id, answer.error_code,
+                                  with_step(reason, NOT_ASSOCIATED_STEP))
+                self._finish(link, outcome, outcomes)
+
+    async def _send(self, batch: list[Link]) -> Answer:
+        items = [link.course.as_item(link.meeting_id) for link in batch]
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=lambda state: _retry_wait(state),
+            retry=retry_if_result(lambda answer: answer.kind in ("retry", "unknown")),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        answer: Answer = await retrying(self.client.bulk_import, items)
+        return answer
+
+    def _finish(self, link: Link, outcome: Outcome, outcomes: dict[int, Outcome]) -> None:
+        course = link.course
+        state = "associated" if outcome.status is Status.ASSOCIATED else "not_associated"
+        self.journal.record_association(link.meeting_id, course.context_id, course.domain, course.course_id,
+                                        state, outcome.error_code, outcome.error_message)
+        outcomes[link.index] = outcome
+        self.on_outcome(link, outcome)
+
+
+_BACKOFF = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)
+
+
+def _retry_wait(state: object) -> float:
+    outcome = getattr(state, "outcome", None)
+    answer = outcome.result() if outcome is not None and not outcome.failed else None
+    if answer is not None and answer.retry_after is not None:
+        return float(min(answer.retry_after, 60.0))
+    return float(_BACKOFF(state))  # type: ignore[arg-type]

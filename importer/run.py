@@ -1,0 +1,278 @@
+"""The pipeline as library calls: `validate_file` and `import_file`. The CLI is a thin adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .client import LtiClient
+from .columns import ColumnMap
+from .errors import InputError
+from .journal import Journal, scope_of
+from .models import DONE_STATUSES, Outcome, RowResult, Status
+from .plan import Action, Plan, Step, build_plan
+from .pool import CreateJob, CreatePool, PoolOptions
+from .reader import read_sheet
+from .reassociate import Link, Reassociator
+from .report import write_report
+from .schema import DateOrder, RowCheck, check_row
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    sheet: str | None = None
+    date_order: DateOrder | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    base_url: str
+    key: str
+    secret: str
+    calendar_user: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    journal_path: Path
+    pool: PoolOptions = PoolOptions()
+    batch_size: int = 400
+    retry_unknown: bool = False
+    allow_over_quota: bool = False
+    associate_only: bool = False  # `importer reassociate`: never create
+
+
+@dataclass
+class Summary:
+    output: Path
+    results: list[RowResult]
+    headers: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    recovered: int = 0  # journal rows found in flight from a previous run
+    counts: Counter[Status] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.counts = Counter(r.outcome.status for r in self.results)
+
+    def all_done(self, statuses: frozenset[Status] = DONE_STATUSES) -> bool:
+        return all(r.outcome.status in statuses for r in self.results)
+
+
+class Progress:
+    """What the importer tells whoever watches. The CLI passes a live display."""
+
+    def start(self, phase: str, total: int) -> None: ...
+    def advance(self, status: Status) -> None: ...
+    def finish(self) -> None: ...
+
+
+def default_output(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.result.xlsx")
+
+
+def check_sheet(path: Path, read: ReadOptions, now: datetime | None = None
+                ) -> tuple[ColumnMap, list[RowCheck]]:
+    sheet = read_sheet(path, read.sheet)
+    columns = ColumnMap.build(sheet.headers, str(path))
+    now = now or datetime.now(timezone.utc)
+    return columns, [check_row(columns, row, date_order=read.date_order, now=now) for row in sheet.rows]
+
+
+def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptions()) -> Summary:
+    columns, checks = check_sheet(path, read)
+    plan = build_plan(checks, None)
+    for step in plan.steps:
+        if step.outcome is None:
+            step.outcome = Outcome(Status.VALID)
+    return _write(columns, plan, output or default_output(path))
+
+
+def import_file(path: Path, output: Path | None, connection: Connection, options: ImportOptions,
+                read: ReadOptions = ReadOptions(), progress: Progress | None = None,
+                announce: Callable[[str], None] = lambda text: None) -> Summary:
+    """Check, plan, send, re-associate, write the result sheet. Sync entry point for the CLI."""
+    columns, checks = check_sheet(path, read)
+    output = output or default_output(path)
+    _check_output(output)
+    with Journal(options.journal_path, scope_of(connection.base_url, connection.key)) as journal:
+        recovered = journal.recover()
+        if recovered:
+            announce(f"{recovered} request(s) were in flight when a previous run stopped: "
+                     "they are reported 'unknown', not sent again")
+        plan = build_plan(checks, journal, retry_unknown=options.retry_unknown)
+        if options.associate_only:
+            _no_creates(plan)
+        over = plan.over_quota()
+        if over and not options.allow_over_quota:
+            raise InputError(_quota_message(over))
+        interrupted = asyncio.run(_send(plan, journal, connection, options, progress or Progress()))
+    summary = _write(columns, plan, output)
+    summary.interrupted = interrupted
+    summary.recovered = recovered
+    return summary
+
+
+def _check_output(output: Path) -> None:
+    if output.suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError(f"{output}: the result sheet must be .xlsx or .csv")
+    if not output.parent.exists():
+        raise InputError(f"{output.parent}: no such folder for the result sheet")
+
+
+def _quota_message(over: dict[str, list[int]]) -> str:
+    parts = []
+    for host, rows in over.items():
+        shown = ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+        parts.append(f"{host} needs {len(rows)} creates (rows {shown})")
+    return ("Zoom allows 100 meeting creates per host per day: " + "; ".join(parts)
+            + ". Split the sheet across days, or pass --allow-over-quota to send anyway "
+              "(the rows past the limit will end not_sent)")
+
+
+def _no_creates(plan: Plan) -> None:
+    for step in plan.steps:
+        if step.action in (Action.CREATE, Action.FOLLOW):
+            step.action = Action.SETTLED
+            step.outcome = _prior_outcome(step)
+
+
+def _prior_outcome(step: Step) -> Outcome:
+    prior = step.check.prior
+    status = Status(prior.status) if prior.status in set(Status) else Status.NOT_SENT
+    if status is Status.NOT_SENT:
+        return Outcome(Status.NOT_SENT, None, None,
+                       "no meeting_id: `importer reassociate` only links existing meetings; use `importer run`")
+    return Outcome(status, prior.meeting_id, prior.error_code, prior.error_message)
+
+
+async def _send(plan: Plan, journal: Journal, connection: Connection, options: ImportOptions,
+                progress: Progress) -> bool:
+    """The create phase, then the association phase. Returns True if interrupted (Ctrl-C)."""
+    creates = plan.of(Action.CREATE)
+    client = LtiClient(connection.base_url, connection.key, connection.secret,
+                       calendar_user=connection.calendar_user, timeout=connection.timeout,
+                       max_connections=max(1, options.pool.concurrency))
+    pool = CreatePool(client, journal, options.pool,
+                      on_outcome=lambda job, outcome: progress.advance(outcome.status))
+    interrupts = _Interrupts(pool.stop)
+    try:
+        interrupts.install()
+        if creates:
+            progress.start("create", len(creates))
+            create_task = asyncio.ensure_future(pool.run(
+                [CreateJob(step.index, step.row_key or "", step.request) for step in creates]))
+            interrupts.task = create_task
+            try:
+                outcomes = await create_task
+            except asyncio.CancelledError:
+                outcomes = {}
+            progress.finish()
+            for step in creates:
+                step.outcome = outcomes.get(step.index) or Outcome(
+                    Status.UNKNOWN, None, "abandoned",
+                    "the run was interrupted while this request may have been in flight; check in Zoom")
+        _settle_followers(plan)
+        links = _links(plan)
+        if links and not pool.stop.is_set():
+            progress.start("associate", len(links))
+            reassociator = Reassociator(client, journal, options.batch_size, options.pool.max_attempts,
+                                        on_outcome=lambda link, outcome: progress.advance(outcome.status))
+            results = await reassociator.run(links)
+            progress.finish()
+            for step in plan.steps:
+                if step.index in results:
+                    step.outcome = results[step.index]
+        _leave_unlinked(plan)
+    finally:
+        interrupts.remove()
+        await client.aclose()
+    return pool.stop.is_set()
+
+
+class _Interrupts:
+    """First Ctrl-C: stop taking rows, let requests in flight finish. Second: abandon them."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.task: asyncio.Future[object] | None = None
+        self._installed = False
+
+    def install(self) -> None:
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_interrupt)
+            self._installed = True
+
+    def remove(self) -> None:
+        if self._installed:
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+    def _on_interrupt(self) -> None:
+        if not self.stop.is_set():
+            self.stop.set()
+        elif self.task is not None:
+            self.task.cancel()
+
+
+def _settle_followers(plan: Plan) -> None:
+    """Cross-listed rows share their leader's meeting: link it, or share its fate."""
+    for step in plan.of(Action.FOLLOW):
+        leader = plan.steps[step.leader or 0].outcome
+        assert leader is not None
+        if leader.meeting_id is not None and leader.status in (Status.CREATED, Status.NOT_ASSOCIATED):
+            step.action = Action.ASSOCIATE
+            step.meeting_id = leader.meeting_id
+        else:
+            step.outcome = Outcome(leader.status, None, leader.error_code,
+                                   f"shares its meeting with row {plan.steps[step.leader or 0].check.row.row_number}, "
+                                   f"which ended {leader.status}: {leader.error_message or ''}".rstrip(": "))
+
+
+def _links(plan: Plan) -> list[Link]:
+    links = []
+    for step in plan.steps:
+        if step.action is Action.ASSOCIATE and step.meeting_id:
+            links.append(Link(step.index, step.meeting_id, step.request.course))
+        elif (step.action is Action.CREATE and step.outcome is not None
+              and step.outcome.status is Status.NOT_ASSOCIATED and step.outcome.meeting_id):
+            links.append(Link(step.index, step.outcome.meeting_id, step.request.course))
+    return links
+
+
+def _leave_unlinked(plan: Plan) -> None:
+    """Rows whose association never ran (interrupted) keep their meeting id, not_associated."""
+    for step in plan.steps:
+        if step.action is Action.ASSOCIATE and (step.outcome is None or step.outcome.status is Status.VALID):
+            step.outcome = Outcome(Status.NOT_ASSOCIATED, step.meeting_id, None,
+                                   "the meeting exists but was not linked to this course in this run; "
+                                   "run the sheet again to link it")
+
+
+def _write(columns: ColumnMap, plan: Plan, output: Path) -> Summary:
+    keep = columns.output_positions
+    headers = [columns.headers[i] for i in keep]
+    text_columns = [n for n, i in enumerate(keep) if i in columns.text_positions]
+    results = []
+    for step in plan.steps:
+        assert step.outcome is not None, f"row {step.check.row.row_number} has no outcome"
+        cells = tuple(step.check.row.cells[i] for i in keep)
+        results.append(RowResult(step.check.row.row_number, cells, step.outcome, list(step.notes)))
+    write_report(output, headers, results, text_columns=text_columns)
+    return Summary(output=output, results=results, headers=headers)
+
+
+def exit_code(summary: Summary, statuses: frozenset[Status] = DONE_STATUSES) -> int:
+    if summary.interrupted:
+        return 130
+    return 0 if summary.all_done(statuses) else 1
+
+
+__all__: Sequence[str] = ("Connection", "ImportOptions", "ReadOptions", "Summary", "Progress",
+                          "validate_file", "import_file", "exit_code", "default_output")

@@ -1,0 +1,561 @@
+"""Check each row and turn it into a `CreateRequest`, or into `Problem`s naming the cell.
+
+Problems are data (row, column as written, value, code, message); nothing here raises
+for a bad cell. The rules follow API.md's "Create a meeting" table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .columns import ColumnMap, SETTINGS
+from .models import Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
+
+DateOrder = Literal["DMY", "MDY"]
+
+TYPE_WORDS = {"instant": 1, "scheduled": 2, "recurring": 3, "recurringnofixedtime": 3,
+              "recurringfixedtime": 8}
+TRUE_WORDS = {"true", "yes", "y", "1", "on", "x", "wahr", "vrai"}
+FALSE_WORDS = {"false", "no", "n", "0", "off", "faux", "falsch"}
+BOOLEAN_SETTINGS = {"host_video", "participant_video", "join_before_host", "mute_upon_entry",
+                    "waiting_room", "meeting_authentication"}
+CHOICE_SETTINGS: dict[str, tuple[Any, ...]] = {
+    "jbh_time": (0, 5, 10),
+    "approval_type": (0, 1, 2),
+    "auto_recording": ("local", "cloud", "none"),
+    "audio": ("both", "telephony", "voip"),
+}
+REPEAT_MAX = {1: 90, 2: 12, 3: 3}  # daily: 90 days, weekly: 12 weeks, monthly: 3 months
+PASSWORD_RE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
+EMAIL_RE = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
+EXCEL_EPOCH = datetime(1899, 12, 30)
+UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt"}
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """The schema's verdict on one row."""
+
+    row: SourceRow
+    request: CreateRequest | None
+    problems: tuple[Problem, ...]
+    prior: PriorResult
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.warning)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.warning)
+
+
+class _Invalid(Exception):
+    """Internal: a converter rejects a cell. Caught per cell, never escapes `check_row`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _RowContext:
+    columns: ColumnMap
+    row: SourceRow
+    date_order: DateOrder | None
+    now: datetime
+    problems: list[Problem] = field(default_factory=list)
+
+    def cell(self, name: str) -> Cell:
+        position = self.columns.index.get(name)
+        return None if position is None else self.row.cells[position]
+
+    def has(self, name: str) -> bool:
+        return self.cell(name) is not None
+
+    def problem(self, name: str, code: str, message: str, warning: bool = False) -> None:
+        self.problems.append(Problem(self.row.row_number, self.columns.header(name),
+                                     self.cell(name), code, message, warning))
+
+    def get(self, name: str, convert: Any, *args: Any, required: bool = False) -> Any:
+        value = self.cell(name)
+        if value is None:
+            if required:
+                self.problem(name, "missing-value", f"{name} is required; fill in this cell")
+            return None
+        try:
+            return convert(value, *args)
+        except _Invalid as exc:
+            self.problem(name, exc.code, exc.message)
+            return None
+
+
+def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | None = None,
+              now: datetime | None = None) -> RowCheck:
+    """Check one row. Never raises for cell contents."""
+    ctx = _RowContext(columns, row, date_order, now or datetime.now(timezone.utc))
+    prior = _prior(ctx)
+    user_id = ctx.get("userId", to_identifier, required=True)
+    if user_id is not None and "@" in user_id and not EMAIL_RE.match(user_id):
+        ctx.problem("userId", "format-error", "userId looks like an e-mail but is not a valid address")
+    context_id = ctx.get("contextId", to_identifier, required=True)
+    domain = ctx.get("domain", to_domain, required=True)
+    course_id = ctx.get("courseId", to_identifier)
+    row_id = ctx.get("row_id", to_identifier)
+    info = _meeting_info(ctx)
+    request = None
+    if not any(not p.warning for p in ctx.problems):
+        assert user_id and context_id and domain
+        request = CreateRequest(row.row_number, user_id, Course(context_id, domain, course_id),
+                                info, row_id)
+    return RowCheck(row, request, tuple(ctx.problems), prior)
+
+
+def _prior(ctx: _RowContext) -> PriorResult:
+    """Result columns of a fed-back result sheet (recognised, never sent)."""
+    status = ctx.cell("import_status")
+    return PriorResult(
+        status=str(status).strip().lower() if status is not None else None,
+        meeting_id=_safe_identifier(ctx.cell("meeting_id")),
+        error_code=_safe_identifier(ctx.cell("error_code")),
+        error_message=str(ctx.cell("error_message")) if ctx.has("error_message") else None,
+    )
+
+
+def _safe_identifier(value: Cell) -> str | None:
+    if value is None:
+        return None
+    try:
+        return to_identifier(value)
+    except _Invalid:
+        return str(value)
+
+
+def _meeting_info(ctx: _RowContext) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    topic = ctx.get("topic", to_text, required=True)
+    if topic is not None:
+        if len(topic) > 200:
+            ctx.problem("topic", "too-long", f"topic has {len(topic)} characters; Zoom allows at most 200")
+        info["topic"] = topic
+    meeting_type = ctx.get("type", to_meeting_type, required=True)
+    if meeting_type is not None:
+        info["type"] = meeting_type
+    zone = ctx.get("timezone", to_timezone)
+    start = ctx.get("start_time", to_start_time, ctx.date_order)
+    if meeting_type in (2, 8):
+        if not ctx.has("start_time"):
+            ctx.problem("start_time", "missing-value",
+                        f"a type {meeting_type} meeting needs a start_time (without it Zoom makes an instant meeting)")
+        elif start is not None:
+            info["start_time"] = _start_text(ctx, start, zone)
+    elif meeting_type in (1, 3) and ctx.has("start_time"):
+        ctx.problem("start_time", "ignored-value",
+                    f"type {meeting_type} meetings have no fixed start; Zoom ignores start_time", warning=True)
+    duration = ctx.get("duration", to_positive_int)
+    if duration is not None:
+        info["duration"] = duration
+    elif meeting_type in (2, 8) and not ctx.has("duration"):
+        ctx.problem("duration", "missing-value", "no duration given; Zoom will use 60 minutes", warning=True)
+    if zone is not None:
+        info["timezone"] = zone
+    agenda = ctx.get("agenda", to_text)
+    if agenda is not None:
+        if len(agenda) > 2000:
+            ctx.problem("agenda", "too-long", f"agenda has {len(agenda)} characters; Zoom allows at most 2,000")
+        info["agenda"] = agenda
+    password = ctx.get("password", to_identifier)
+    if password is not None:
+        if not PASSWORD_RE.match(password):
+            ctx.problem("password", "format-error",
+                        "password must be 1-10 characters of letters, digits, @ - _ *")
+        info["password"] = password
+    recurrence = _recurrence(ctx, meeting_type, zone)
+    if recurrence:
+        info["recurrence"] = recurrence
+    settings = _settings(ctx)
+    if settings:
+        info["settings"] = settings
+    return info
+
+
+def _start_text(ctx: _RowContext, start: datetime, zone: str | None) -> str:
+    if start.tzinfo is not None:
+        utc = start.astimezone(timezone.utc)
+        moment = utc
+        text = utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        text = start.strftime("%Y-%m-%dT%H:%M:%S")
+        moment = None
+        if zone is None:
+            ctx.problem("timezone", "missing-value",
+                        "no timezone: Zoom will read start_time in the host account's timezone", warning=True)
+        else:
+            moment = _localise(ctx, start, zone)
+    if moment is not None and moment < ctx.now:
+        ctx.problem("start_time", "in-the-past",
+                    f"start_time {text} is in the past; Zoom accepts it, but check the year", warning=True)
+    return text
+
+
+def _localise(ctx: _RowContext, start: datetime, zone: str) -> datetime | None:
+    """The UTC moment of a local start; flags times that don't exist or happen twice."""
+    tz = ZoneInfo(zone)
+    early = start.replace(tzinfo=tz, fold=0)
+    late = start.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        round_trip = early.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
+        if round_trip != start:
+            ctx.problem("start_time", "nonexistent-time",
+                        f"{start:%Y-%m-%d %H:%M} does not exist in {zone} (clocks jump forward); pick another time")
+            return None
+        ctx.problem("start_time", "ambiguous-time",
+                    f"{start:%Y-%m-%d %H:%M} happens twice in {zone} (clocks go back); Zoom picks one",
+                    warning=True)
+    return early.astimezone(timezone.utc)
+
+
+def _recurrence(ctx: _RowContext, meeting_type: int | None, zone: str | None) -> dict[str, Any]:
+    from .columns import RECURRENCE_FIELDS
+
+    present = [name for name in RECURRENCE_FIELDS if ctx.has(name)]
+    if not present:
+        if meeting_type == 8:
+            ctx.problem("recurrence_type", "missing-value",
+                        "a type 8 (recurring, fixed time) meeting needs recurrence_type (1 daily, 2 weekly, 3 monthly)")
+        return {}
+    if meeting_type != 8:
+        if meeting_type is not None:
+            ctx.problem(present[0], "not-applicable",
+                        f"recurrence columns apply only to type 8 meetings; this row is type {meeting_type}")
+        return {}
+    recurrence: dict[str, Any] = {}
+    kind = ctx.get("recurrence_type", to_choice, (1, 2, 3), required=True)
+    if kind is not None:
+        recurrence["type"] = kind
+    interval = ctx.get("repeat_interval", to_positive_int)
+    if interval is not None:
+        if kind in REPEAT_MAX and interval > REPEAT_MAX[kind]:
+            unit = {1: "days", 2: "weeks", 3: "months"}[kind]
+            ctx.problem("repeat_interval", "out-of-range",
+                        f"repeat_interval is at most {REPEAT_MAX[kind]} {unit} for this recurrence type")
+        recurrence["repeat_interval"] = interval
+    days = ctx.get("weekly_days", to_weekdays)
+    if kind == 2:
+        if days is not None:
+            recurrence["weekly_days"] = days
+        elif not ctx.has("weekly_days"):
+            ctx.problem("weekly_days", "missing-value",
+                        "weekly recurrence needs weekly_days, e.g. 2,4,6 for Mon/Wed/Fri (1 = Sunday)")
+    elif days is not None:
+        ctx.problem("weekly_days", "not-applicable", "weekly_days applies only to weekly recurrence (type 2)")
+    monthly_day = ctx.get("monthly_day", to_choice, tuple(range(1, 32)))
+    monthly_week = ctx.get("monthly_week", to_choice, (-1, 1, 2, 3, 4))
+    monthly_week_day = ctx.get("monthly_week_day", to_choice, tuple(range(1, 8)))
+    if kind == 3:
+        if monthly_day is not None and (monthly_week is not None or monthly_week_day is not None):
+            ctx.problem("monthly_day", "conflict", "give monthly_day, or monthly_week with monthly_week_day, not both")
+        elif monthly_day is not None:
+            recurrence["monthly_day"] = monthly_day
+        elif monthly_week is not None and monthly_week_day is not None:
+            recurrence["monthly_week"] = monthly_week
+            recurrence["monthly_week_day"] = monthly_week_day
+        elif not any(ctx.has(n) for n in ("monthly_day", "monthly_week", "monthly_week_day")):
+            ctx.problem("monthly_day", "missing-value",
+                        "monthly recurrence needs monthly_day, or monthly_week with monthly_week_day")
+        else:
+            ctx.problem("monthly_week", "missing-value", "monthly_week and monthly_week_day go together")
+    elif any(v is not None for v in (monthly_day, monthly_week, monthly_week_day)):
+        ctx.problem("monthly_day", "not-applicable", "monthly_* columns apply only to monthly recurrence (type 3)")
+    end_times = ctx.get("end_times", to_positive_int)
+    end_date = ctx.get("end_date_time", to_end_date_time, zone, ctx.date_order)
+    if end_times is not None and end_date is not None:
+        ctx.problem("end_times", "conflict", "give end_times or end_date_time, never both")
+    elif end_times is not None:
+        if end_times > 50:
+            ctx.problem("end_times", "out-of-range", "end_times is at most 50 occurrences")
+        recurrence["end_times"] = end_times
+    elif end_date is not None:
+        recurrence["end_date_time"] = end_date
+    return recurrence
+
+
+def _settings(ctx: _RowContext) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for name in SETTINGS:
+        column = f"settings.{name}"
+        if not ctx.has(column):
+            continue
+        if name in BOOLEAN_SETTINGS:
+            value = ctx.get(column, to_bool)
+        elif name in CHOICE_SETTINGS:
+            value = ctx.get(column, to_choice, CHOICE_SETTINGS[name])
+        elif name == "alternative_hosts":
+            value = ctx.get(column, to_email_list)
+        else:
+            value = ctx.get(column, to_text)
+        if value is not None:
+            settings[name] = value
+    if settings.get("waiting_room") and settings.get("join_before_host"):
+        ctx.problem("settings.join_before_host", "ignored-value",
+                    "waiting_room turns join_before_host off", warning=True)
+    return settings
+
+
+# --- cell converters: each takes a raw cell and returns a value or raises _Invalid --------
+
+
+def to_text(value: Cell) -> str:
+    if isinstance(value, (datetime, date, time)):
+        raise _Invalid("type-error", f"expected text, found a date {value}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if not text:
+        raise _Invalid("missing-value", "the cell is empty")
+    return text
+
+
+def to_identifier(value: Cell) -> str:
+    """Identifiers are text: Excel's 396 is "396", "00123" stays "00123"."""
+    if isinstance(value, bool):
+        raise _Invalid("type-error", f"expected an identifier, found {value}")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        raise _Invalid("type-error",
+                       f"{value!r} is not a whole number; format the column as Text in Excel and retype the id")
+    text = to_text(value)
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?[eE][+-]?\d+", text):
+        raise _Invalid("scientific-notation",
+                       f"'{text}' is an id that Excel turned into scientific notation; "
+                       "format the column as Text and retype the id")
+    return text
+
+
+def to_domain(value: Cell) -> str:
+    text = to_identifier(value).lower()
+    text = re.sub(r"^https?://", "", text).rstrip("/")
+    if "/" in text or " " in text or "." not in text:
+        raise _Invalid("format-error", f"'{value}' is not a domain like canvas.example.edu")
+    return text
+
+
+def to_int(value: Cell) -> int:
+    if isinstance(value, bool):
+        raise _Invalid("type-error", f"expected a whole number, found {value}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise _Invalid("type-error", f"expected a whole number, found {value}")
+    text = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+(\.0+)?", text):
+        return int(float(text))
+    raise _Invalid("type-error", f"expected a whole number, found '{text}'")
+
+
+def to_positive_int(value: Cell) -> int:
+    number = to_int(value)
+    if number <= 0:
+        raise _Invalid("out-of-range", f"expected a number greater than 0, found {number}")
+    return number
+
+
+def to_choice(value: Cell, choices: tuple[Any, ...]) -> Any:
+    if all(isinstance(c, int) for c in choices):
+        number = to_int(value)
+        if number not in choices:
+            listed = ", ".join(str(c) for c in choices) if len(choices) < 10 else f"{choices[0]}-{choices[-1]}"
+            raise _Invalid("out-of-range", f"{number} is not one of {listed}")
+        return number
+    text = to_text(value).lower()
+    if text not in choices:
+        raise _Invalid("out-of-range", f"'{text}' is not one of {', '.join(choices)}")
+    return text
+
+
+def to_meeting_type(value: Cell) -> int:
+    if isinstance(value, str):
+        word = re.sub(r"[\s_\-()]", "", value.lower())
+        if word in TYPE_WORDS:
+            return TYPE_WORDS[word]
+    try:
+        return to_choice(value, (1, 2, 3, 8))
+    except _Invalid as exc:
+        raise _Invalid("out-of-range",
+                       f"{exc.message}; type is 1 instant, 2 scheduled, 3 recurring (no fixed time), "
+                       "8 recurring (fixed time)") from None
+
+
+def to_bool(value: Cell) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise _Invalid("type-error", f"expected TRUE or FALSE (yes/no, 1/0), found '{value}'")
+
+
+_ZONES: dict[str, str] | None = None
+
+
+def _zone_lookup() -> dict[str, str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = {name.lower(): name for name in available_timezones()}
+    return _ZONES
+
+
+def to_timezone(value: Cell) -> str:
+    text = to_text(value)
+    if text.lower() in UTC_NAMES:
+        return "UTC"
+    name = _zone_lookup().get(text.lower().replace(" ", "_"))
+    if name is None:
+        raise _Invalid("unknown-timezone",
+                       f"'{text}' is not a timezone id; use a name like America/New_York or Europe/London")
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError:  # pragma: no cover - listed zones load
+        raise _Invalid("unknown-timezone", f"'{text}' is not a timezone id") from None
+    return name
+
+
+def to_weekdays(value: Cell) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        parts = [str(to_int(value))]
+    else:
+        parts = [p for p in re.split(r"[,;/\s]+", to_text(value)) if p]
+    days: list[int] = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= 7:
+            raise _Invalid("out-of-range",
+                           f"weekly_days are numbers 1-7 (1 = Sunday) separated by commas; found '{value}'")
+        if int(part) not in days:
+            days.append(int(part))
+    return ",".join(str(d) for d in sorted(days))
+
+
+def to_email_list(value: Cell) -> str:
+    emails = [p.strip() for p in re.split(r"[;,\s]+", to_text(value)) if p.strip()]
+    for email in emails:
+        if not EMAIL_RE.match(email):
+            raise _Invalid("format-error", f"'{email}' is not an e-mail address")
+    return ";".join(emails)
+
+
+# --- dates --------------------------------------------------------------------------------
+
+_ISO_RE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*"
+    r"(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+_SLASH_RE = re.compile(
+    r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
+
+
+def to_start_time(value: Cell, date_order: DateOrder | None) -> datetime:
+    moment = to_datetime(value, date_order)
+    if isinstance(value, str) and not _has_time(value):
+        raise _Invalid("format-error", f"'{value}' has a date but no time of day; write e.g. 2026-09-08 10:00")
+    return moment
+
+
+def _has_time(text: str) -> bool:
+    return ":" in text
+
+
+def to_end_date_time(value: Cell, zone: str | None, date_order: DateOrder | None) -> str:
+    """end_date_time is sent in UTC. A local value is read in the row's timezone; a date
+    alone means the end of that day."""
+    moment = to_datetime(value, date_order)
+    date_only = (isinstance(value, str) and not _has_time(value)) or (
+        isinstance(value, datetime) and moment.tzinfo is None and moment.time() == time(0, 0))
+    if isinstance(value, date) and not isinstance(value, datetime):
+        date_only = True
+    if date_only:
+        moment = moment.replace(hour=23, minute=59, second=0)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone) if zone and zone != "UTC" else timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_datetime(value: Cell, date_order: DateOrder | None) -> datetime:
+    """A start time from an Excel date cell, an Excel serial number, or text."""
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, time):
+        raise _Invalid("format-error", "the cell holds a time of day but no date")
+    if isinstance(value, bool):
+        raise _Invalid("type-error", f"expected a date and time, found {value}")
+    if isinstance(value, (int, float)):
+        if 20000 < value < 80000:  # an Excel serial date whose cell lost its date format
+            return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)
+        raise _Invalid("type-error", f"expected a date and time, found the number {value}")
+    return _parse_datetime_text(str(value).strip(), date_order)
+
+
+def _parse_datetime_text(text: str, date_order: DateOrder | None) -> datetime:
+    match = _ISO_RE.match(text)
+    if match:
+        year, month, day, hour, minute, second, offset = match.groups()
+        moment = _build(text, int(year), int(month), int(day), hour, minute, second, None)
+        if offset:
+            moment = moment.replace(tzinfo=_offset(offset))
+        return moment
+    match = _SLASH_RE.match(text)
+    if match:
+        first, second_part, year, hour, minute, second, meridiem = match.groups()
+        a, b = int(first), int(second_part)
+        if date_order == "DMY":
+            day, month = a, b
+        elif date_order == "MDY":
+            month, day = a, b
+        elif a > 12 >= b:
+            day, month = a, b
+        elif b > 12 >= a:
+            month, day = a, b
+        elif a == b:
+            day = month = a
+        else:
+            raise _Invalid("ambiguous-date",
+                           f"'{text}' could be {a}/{b} or {b}/{a} (day/month); write it as YYYY-MM-DD "
+                           "or run with --date-order DMY or MDY")
+        return _build(text, int(year), month, day, hour, minute, second, meridiem)
+    raise _Invalid("format-error",
+                   f"'{text}' is not a date and time; write it as YYYY-MM-DD HH:MM (e.g. 2026-09-08 10:00)")
+
+
+def _build(text: str, year: int, month: int, day: int, hour: str | None, minute: str | None,
+           second: str | None, meridiem: str | None) -> datetime:
+    h = int(hour or 0)
+    if meridiem:
+        if not 1 <= h <= 12:
+            raise _Invalid("format-error", f"'{text}': {h} is not an hour on a 12-hour clock")
+        h = h % 12 + (12 if meridiem.lower() == "pm" else 0)
+    try:
+        return datetime(year, month, day, h, int(minute or 0), int(second or 0))
+    except ValueError as exc:
+        raise _Invalid("format-error", f"'{text}' is not a real date and time ({exc})") from None
+
+
+def _offset(text: str) -> timezone:
+    if text.upper() == "Z":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
