@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 from .client import Answer, LtiClient
 from .journal import Journal
@@ -188,10 +188,7 @@ class CreatePool:
         return bool(answer and answer.retry_after and answer.retry_after > self.options.max_wait)
 
     def _wait(self, state: RetryCallState) -> float:
-        answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
-        if answer is not None and answer.retry_after is not None:
-            return answer.retry_after
-        return _BACKOFF(state)
+        return retry_wait(state)
 
     async def _sleep(self, seconds: float) -> None:
         # A retry wait ends early when the run is stopping: the row is then not_sent.
@@ -201,7 +198,15 @@ class CreatePool:
             pass
 
 
-_BACKOFF = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)
+_BACKOFF = wait_exponential(multiplier=0.5, max=10.0) + wait_random(0, 0.5)
+
+
+def retry_wait(state: RetryCallState, longest: float | None = None) -> float:
+    """Wait what the server's Retry-After says; without one, back off exponentially with jitter."""
+    answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
+    if answer is not None and answer.retry_after is not None:
+        return answer.retry_after if longest is None else min(answer.retry_after, longest)
+    return float(_BACKOFF(state))
 
 
 def _not_sent(message: str, code: str | None = None) -> Outcome:

@@ -13,12 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
-
 from .client import Answer, LtiClient
 from .journal import Journal
 from .models import Course, Outcome, Status
 from .outcomes import NOT_ASSOCIATED_STEP, with_step
+from .pool import retry_wait
 
 MAX_BATCH = 400
 
@@ -67,7 +66,7 @@ class Reassociator:
         items = [link.course.as_item(link.meeting_id) for link in batch]
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
-            wait=lambda state: _retry_wait(state),
+            wait=lambda state: retry_wait(state, longest=60.0),
             retry=retry_if_result(lambda answer: answer.kind in ("retry", "unknown")),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
@@ -81,14 +80,3 @@ class Reassociator:
                                         state, outcome.error_code, outcome.error_message)
         outcomes[link.index] = outcome
         self.on_outcome(link, outcome)
-
-
-_BACKOFF = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)
-
-
-def _retry_wait(state: object) -> float:
-    outcome = getattr(state, "outcome", None)
-    answer = outcome.result() if outcome is not None and not outcome.failed else None
-    if answer is not None and answer.retry_after is not None:
-        return float(min(answer.retry_after, 60.0))
-    return float(_BACKOFF(state))  # type: ignore[arg-type]

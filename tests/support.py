@@ -1,0 +1,37 @@
+"""Helpers for the end-to-end tests: sheet rows, credentials, reading results back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+from importer.simulator import SimulatorServer
+
+KEY = "test-key-KLAIJC9"
+SECRET = "test-secret-never-printed-7f3a9c"
+
+HEADERS = ["Row ID", "User ID", "Context ID", "Domain", "Course ID", "Topic", "Type", "Start Time",
+           "Duration", "Timezone"]
+
+
+def row(topic: str, *, user: str = "host@x.edu", context: str = "ctx-1", course: Any = 396,
+        start: Any = datetime(2027, 10, 8, 10, 0), meeting_type: Any = 2, duration: Any = 60,
+        row_id: Any = None, domain: str = "canvas.x.edu", zone: str = "America/New_York") -> list[Any]:
+    return [row_id, user, context, domain, course, topic, meeting_type, start, duration, zone]
+
+
+
+def read_xlsx(path: Path) -> list[dict[str, Any]]:
+    """The result sheet's first sheet as dicts keyed by header."""
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    return [dict(zip(header, values)) for values in rows[1:]]
+
+
+def creates(server: SimulatorServer) -> list[dict[str, Any]]:
+    return [r for r in server.state.snapshot()["requests"] if r["endpoint"] == "createAndAssociate"]

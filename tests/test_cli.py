@@ -1,0 +1,261 @@
+"""The importer as a coordinator runs it: command line in, result sheet and simulator ledger out."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli
+from importer.signing import base_string, sign
+from importer.simulator import SimulatorServer
+
+from support import HEADERS, KEY, SECRET, creates, read_xlsx, row
+
+
+@pytest.fixture
+def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)  # no stray .env from the repository
+
+    def run(args: list[str], env: dict[str, str] | None = None, server: SimulatorServer | None = None):
+        environment = {"LTI_KEY": KEY, "LTI_SECRET": SECRET, "IMPORTER_JOURNAL": str(tmp_path / "journal.sqlite3")}
+        if server is not None:
+            environment["LTI_BASE_URL"] = server.base_url
+        environment.update(env or {})
+        return CliRunner().invoke(cli, args, env=environment, catch_exceptions=False)
+    return run
+
+
+def test_run_sends_the_documented_json_and_writes_the_result_sheet(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([
+        row("BIO 101 Lecture", course=396, start=datetime(2027, 9, 8, 10, 0)),
+        row("BIO 101 Review", course="00123", context="ctx-2", start="2027-10-08 14:30", duration=90),
+    ])
+    result = invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    assert result.exit_code == 0, result.output
+
+    sent = [r for r in creates(sim)]
+    assert [r["body"] for r in sent] == [
+        {"userId": "host@x.edu", "contextId": "ctx-1", "domain": "canvas.x.edu", "courseId": "396",
+         "meetingInfo": {"topic": "BIO 101 Lecture", "type": 2, "start_time": "2027-09-08T10:00:00",
+                         "duration": 60, "timezone": "America/New_York"}},
+        {"userId": "host@x.edu", "contextId": "ctx-2", "domain": "canvas.x.edu", "courseId": "00123",
+         "meetingInfo": {"topic": "BIO 101 Review", "type": 2, "start_time": "2027-10-08T14:30:00",
+                         "duration": 90, "timezone": "America/New_York"}},
+    ]
+    for request in sent:
+        assert set(request["query"]) == {"key", "timestamp"}
+        assert request["query"]["key"] == KEY
+        assert request["signature"] == sign(SECRET, base_string(KEY, request["query"]["timestamp"]))
+
+    rows = read_xlsx(tmp_path / "term.result.xlsx")
+    ids = [m["id"] for m in sim.state.snapshot()["meetings"]]
+    assert [(r["import_status"], r["meeting_id"], r["Course ID"]) for r in rows] == [
+        ("created", ids[0], "396"), ("created", ids[1], "00123")]
+
+
+def test_second_run_of_the_same_sheet_creates_nothing(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A"), row("B", context="ctx-2")])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim).exit_code == 0
+    first = read_xlsx(tmp_path / "term.result.xlsx")
+
+    again = invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+
+    assert again.exit_code == 0
+    assert len(creates(sim)) == 2
+    assert len(sim.state.snapshot()["meetings"]) == 2
+    second = read_xlsx(tmp_path / "term.result.xlsx")
+    assert [(r["import_status"], r["meeting_id"]) for r in second] == [
+        (r["import_status"], r["meeting_id"]) for r in first]
+
+
+def test_every_status_a_coordinator_meets(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([
+        row("ok"),
+        row("rejected course", context="bad-ctx"),
+        row("flaky course", context="flaky-ctx"),
+        row("gone host", user="ghost@x.edu"),
+        row("bad duration", duration="fifty"),
+    ])
+    result = invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    assert result.exit_code == 1
+    rows = read_xlsx(tmp_path / "term.result.xlsx")
+    assert [(r["Topic"], r["import_status"], r["error_code"]) for r in rows] == [
+        ("ok", "created", None),
+        ("rejected course", "not_associated", "2255"),
+        ("flaky course", "associated", None),
+        ("gone host", "failed", "1001"),
+        ("bad duration", "invalid", "type-error"),
+    ]
+    assert rows[1]["meeting_id"] and rows[2]["meeting_id"]
+    assert "Duration" in rows[4]["error_message"]
+    # 4 creates (the invalid row is never sent); 406 rows are linked by bulkImport, never re-created.
+    assert len(creates(sim)) == 4
+    assert len(sim.state.snapshot()["meetings"]) == 3
+
+
+def test_corrected_result_sheet_associates_without_creating(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("moved course", context="bad-ctx")])
+    invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    result_path = tmp_path / "term.result.xlsx"
+    rows = read_xlsx(result_path)
+    assert rows[0]["import_status"] == "not_associated"
+    meeting_id = rows[0]["meeting_id"]
+
+    # The coordinator fixes the contextId in the result sheet and feeds it back, on another machine.
+    import openpyxl
+    workbook = openpyxl.load_workbook(result_path)
+    workbook.worksheets[0]["C2"] = "ctx-fixed"
+    fixed = tmp_path / "fixed.xlsx"
+    workbook.save(fixed)
+    result = invoke(["run", str(fixed), "--rate", "0", "--quiet", "--journal", str(tmp_path / "other.sqlite3")],
+                    server=sim)
+
+    assert result.exit_code == 0, result.output
+    assert len(sim.state.snapshot()["meetings"]) == 1
+    assert read_xlsx(tmp_path / "fixed.result.xlsx")[0]["import_status"] == "associated"
+    assert {"meetingId": meeting_id, "contextId": "ctx-fixed", "domain": "canvas.x.edu", "courseId": "396",
+            "via": "bulkImport"} in sim.state.snapshot()["associations"]
+
+
+def test_cross_listed_rows_share_one_meeting(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("HIST/POLS 240", context="hist"), row("HIST/POLS 240", context="pols", course=402)])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim).exit_code == 0
+    snapshot = sim.state.snapshot()
+    assert len(snapshot["meetings"]) == 1
+    meeting_id = snapshot["meetings"][0]["id"]
+    assert sorted((a["contextId"], a["via"]) for a in snapshot["associations"]) == [
+        ("hist", "create"), ("pols", "bulkImport")]
+    rows = read_xlsx(tmp_path / "term.result.xlsx")
+    assert [(r["import_status"], r["meeting_id"]) for r in rows] == [
+        ("created", meeting_id), ("associated", meeting_id)]
+    assert "same meeting as row 2" in rows[1]["error_message"]
+
+
+def test_duplicate_row_is_reported_not_sent(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A"), row("A")])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim).exit_code == 1
+    rows = read_xlsx(tmp_path / "term.result.xlsx")
+    assert rows[1]["import_status"] == "invalid"
+    assert rows[1]["error_code"] == "duplicate-row"
+    assert "row 2" in rows[1]["error_message"]
+    assert len(creates(sim)) == 1
+
+
+def test_calendar_user_is_signed_into_query(write_xlsx, invoke, sim):
+    sheet = write_xlsx([row("A")])
+    result = invoke(["run", str(sheet), "--rate", "0", "--quiet", "--calendar-user", "12dd589465Z="], server=sim)
+    assert result.exit_code == 0
+    request = creates(sim)[0]
+    assert request["query"]["userId"] == "12dd589465Z="
+    assert request["signature"] == sign(SECRET, base_string(KEY, request["query"]["timestamp"], "12dd589465Z="))
+
+
+def test_stale_sending_row_becomes_unknown_and_is_not_resent(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A")])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim).exit_code == 0
+    # Simulate a process killed mid-request: the journal still says 'sending'.
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    db.execute("UPDATE meetings SET state='sending', meeting_id=NULL")
+    db.execute("DELETE FROM associations")
+    db.commit()
+    db.close()
+
+    result = invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+
+    assert result.exit_code == 1
+    assert len(creates(sim)) == 1
+    assert read_xlsx(tmp_path / "term.result.xlsx")[0]["import_status"] == "unknown"
+    retried = invoke(["run", str(sheet), "--rate", "0", "--quiet", "--retry-unknown"], server=sim)
+    assert retried.exit_code == 0
+    assert len(creates(sim)) == 2
+
+
+def test_simulate_flag_needs_no_credentials(write_csv, invoke, tmp_path):
+    sheet = write_csv([row("A", start="2027-10-08 10:00")])
+    result = invoke(["run", str(sheet), "--simulate", "--json", "-o", str(tmp_path / "out.csv")],
+                    env={"LTI_KEY": "", "LTI_SECRET": ""})
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["counts"] == {"created": 1}
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"LTI_KEY": "", "LTI_SECRET": ""}, "no credentials: set LTI_KEY and LTI_SECRET"),
+    ({"LTI_BASE_URL": "http://lti.example.edu/api"}, "plain http is refused"),
+])
+def test_unusable_configuration_is_one_line_and_exit_2(write_xlsx, invoke, env, fragment):
+    sheet = write_xlsx([row("A")])
+    result = invoke(["run", str(sheet)], env=env)
+    assert result.exit_code == 2
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unreadable_input_is_one_line_and_exit_2(invoke, tmp_path):
+    (tmp_path / "term.xlsx").write_text("userId,contextId\n")
+    result = invoke(["validate", str(tmp_path / "term.xlsx")])
+    assert result.exit_code == 2
+    assert "rename it to .csv" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_required_column_is_exit_2(write_xlsx, invoke):
+    sheet = write_xlsx([["host@x.edu", "ctx"]], headers=["User ID", "Context ID"])
+    result = invoke(["validate", str(sheet)])
+    assert result.exit_code == 2
+    assert "missing required column(s) domain, topic, type, start_time" in result.output
+
+
+def test_validate_writes_annotated_sheet_and_sends_nothing(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A"), row("B", meeting_type=5)])
+    result = invoke(["validate", str(sheet), "-o", str(tmp_path / "checked.csv")], server=sim)
+    assert result.exit_code == 1
+    assert sim.state.snapshot()["requests"] == []
+    import csv
+    with (tmp_path / "checked.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["Topic"], r["import_status"], r["error_code"]) for r in rows] == [
+        ("A", "valid", ""), ("B", "invalid", "out-of-range")]
+    assert rows[1]["error_message"].startswith("column 'Type': 5 is not one of 1, 2, 3, 8")
+
+
+def test_secret_never_written_anywhere(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A"), row("B", user="ghost@x.edu")])
+    result = invoke(["run", str(sheet), "--rate", "0"], server=sim)
+    assert SECRET not in result.output
+    assert KEY not in result.output  # only its first characters
+    for path in tmp_path.iterdir():
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_reassociate_links_not_associated_rows_and_creates_nothing(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A", context="bad-ctx"), row("B", context="ctx-2")])
+    invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    import openpyxl
+    result_path = tmp_path / "term.result.xlsx"
+    workbook = openpyxl.load_workbook(result_path)
+    workbook.worksheets[0]["C2"] = "ctx-fixed"
+    workbook.save(result_path)
+
+    result = invoke(["reassociate", str(result_path), "-o", str(tmp_path / "again.xlsx"), "--quiet"], server=sim)
+
+    assert result.exit_code == 0, result.output
+    assert len(sim.state.snapshot()["meetings"]) == 2
+    assert [r["import_status"] for r in read_xlsx(tmp_path / "again.xlsx")] == ["associated", "created"]
+
+
+def test_version_and_help():
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--version"]).output.strip() == "importer, version 0.1.0"
+    for command in ("run", "validate", "reassociate", "template", "simulate"):
+        assert runner.invoke(cli, [command, "--help"]).exit_code == 0
