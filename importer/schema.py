@@ -197,10 +197,22 @@ def _start_text(ctx: _RowContext, start: datetime, zone: str | None) -> str:
                         "no timezone: Zoom will read start_time in the host account's timezone", warning=True)
         else:
             moment = _localise(ctx, start, zone)
-    if moment is not None and moment < ctx.now:
+    if moment is not None and moment < ctx.now and not _series_still_running(ctx):
         ctx.problem("start_time", "in-the-past",
                     f"start_time {text} is in the past; Zoom accepts it, but check the year", warning=True)
     return text
+
+
+def _series_still_running(ctx: _RowContext) -> bool:
+    """A recurring series that started earlier but ends later is a mid-term import, not a typo."""
+    end = ctx.cell("end_date_time")
+    if end is None:
+        return ctx.has("end_times")
+    try:
+        text = to_end_date_time(end, "UTC", ctx.date_order)
+    except _Invalid:
+        return False
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) > ctx.now
 
 
 def _localise(ctx: _RowContext, start: datetime, zone: str) -> datetime | None:
