@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import InputError
 from .models import Sheet, SourceRow
-from .report import unescape_csv_text
+from .report import unescape_csv_text, unescape_xlsx_text
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -126,6 +126,8 @@ def _stream_xlsx(workbook: Any, worksheet: Any) -> Iterator[tuple[int, list[Any]
 
 def _clean_xlsx_cell(value: Any) -> Any:
     if isinstance(value, str):
+        if "_x" in value:
+            value = unescape_xlsx_text(value)
         value = value.strip()
         return value or None
     return value

@@ -1,0 +1,427 @@
+"""Generate samples/fall-2026.xlsx and samples/fall-2026.csv: a realistic Fall 2026 term.
+
+State University's Canvas (canvas.state.example.edu): 60 meetings, 7 hosts, 14 courses.
+Weekly lectures are recurring meetings (Type 8); exam reviews and office hours are
+one-off meetings (Type 2). A few rows are deliberately special, so that a
+`run --simulate` demo shows every interesting outcome:
+
+* STAT 250 (contextId 4f1e0c2b...): the simulator cannot associate it -> not_associated.
+* MUS 130 (contextId a9e8d7c6...): its first association fails and is retried through
+  bulkImport -> associated.
+* HIST 240 guest seminar hosted by former.lecturer@...: unknown to Zoom -> failed.
+* PSY 100 office hours with Duration "fifty" -> invalid.
+* HIST 240 / POLS 240 joint lecture: two rows with identical host and meeting details,
+  no Row ID, different courses -> one meeting, cross-listed in both courses.
+* Notes "=see syllabus" (formula safety) and an Agenda with a comma and a quoted phrase.
+
+Everything is fixed data, and the xlsx is written with fixed zip timestamps, so running
+this again reproduces both files byte for byte.
+
+Run: .venv/bin/python samples/make_samples.py
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+HERE = Path(__file__).resolve().parent
+XLSX_PATH = HERE / "fall-2026.xlsx"
+CSV_PATH = HERE / "fall-2026.csv"
+SHEET_NAME = "Fall 2026"
+
+HEADERS = (
+    "Row ID",
+    "User ID",
+    "Context ID",
+    "Domain",
+    "Course ID",
+    "Topic",
+    "Type",
+    "Start Time",
+    "Duration",
+    "Timezone",
+    "Recurrence Type",
+    "Repeat Interval",
+    "Weekly Days",
+    "End Date Time",
+    "Settings.Waiting Room",
+    "Settings.Mute Upon Entry",
+    "Agenda",
+    "Notes",
+)
+
+DOMAIN = "canvas.state.example.edu"
+NEW_YORK = "America/New_York"
+CHICAGO = "America/Chicago"
+FIRST_DAY = date(2026, 9, 8)  # classes begin the Tuesday after Labor Day
+LAST_DAY = "2026-12-11T23:59:00Z"  # last day of classes, end of recurrence
+FIXED_ZIP_TIME = (2026, 8, 1, 0, 0, 0)
+FIXED_DOC_TIME = datetime(2026, 8, 1)
+
+NOT_ASSOCIATED_CONTEXT = "4f1e0c2b9a7d3e5f6a8b0c1d2e3f4a5b6c7d8e9f"
+RETRIED_CONTEXT = "a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0"
+FORMER_HOST = "former.lecturer@state.example.edu"
+
+# Zoom numbers weekdays 1=Sunday .. 7=Saturday.
+MWF, TTH, MW, TUE, WED, THU = "2,4,6", "3,5", "2,4", "3", "4", "5"
+
+
+def email(name: str) -> str:
+    return f"{name}@state.example.edu"
+
+
+OKAFOR = email("m.okafor")
+LINDQVIST = email("j.lindqvist")
+RAMIREZ = email("a.ramirez")
+CHEN = email("s.chen")
+NAIR = email("p.nair")
+KOWALSKI = email("d.kowalski")
+HADDAD = email("t.haddad")
+
+
+@dataclass(frozen=True)
+class Course:
+    code: str  # "BIO 101"
+    title: str
+    canvas_id: int
+    host: str
+    timezone: str
+    context_override: str | None = None
+
+    @property
+    def context_id(self) -> str:
+        """40 hex characters like a real LTI context id, stable across runs."""
+        if self.context_override:
+            return self.context_override
+        return hashlib.sha1(f"state-university/fall-2026/{self.code}".encode()).hexdigest()
+
+    @property
+    def slug(self) -> str:
+        return self.code.replace(" ", "")
+
+
+BIO = Course("BIO 101", "Principles of Biology", 48213, OKAFOR, NEW_YORK)
+CHEM = Course("CHEM 110", "General Chemistry I", 48227, LINDQVIST, NEW_YORK)
+MATH = Course("MATH 221", "Calculus II", 48240, RAMIREZ, CHICAGO)
+HIST = Course("HIST 240", "The American Century", 48256, CHEN, NEW_YORK)
+POLS = Course("POLS 240", "The American Century", 48257, CHEN, NEW_YORK)
+CS = Course("CS 150", "Introduction to Programming", 48269, NAIR, NEW_YORK)
+PSY = Course("PSY 100", "Introduction to Psychology", 48281, KOWALSKI, NEW_YORK)
+ECON = Course("ECON 201", "Principles of Microeconomics", 48294, KOWALSKI, NEW_YORK)
+ENGL = Course("ENGL 105", "College Writing", 48302, HADDAD, NEW_YORK)
+PHYS = Course("PHYS 151", "Physics for Scientists I", 48315, RAMIREZ, CHICAGO)
+SOC = Course("SOC 110", "Introduction to Sociology", 48329, HADDAD, NEW_YORK)
+STAT = Course("STAT 250", "Applied Statistics", 48336, NAIR, CHICAGO, NOT_ASSOCIATED_CONTEXT)
+ART = Course("ART 120", "Drawing I", 48347, CHEN, NEW_YORK)
+MUS = Course("MUS 130", "Music Appreciation", 48352, HADDAD, NEW_YORK, RETRIED_CONTEXT)
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One schedule row. `days` set = weekly recurring (Type 8), else one-off (Type 2)."""
+
+    row_id: str | None
+    course: Course
+    topic: str
+    start: datetime
+    duration: int | str
+    days: str | None = None
+    agenda: str | None = None
+    notes: str | None = None
+    host: str | None = None
+    waiting_room: bool = False
+    mute: bool = True
+
+    def cells(self) -> list[Any]:
+        """Typed cells in HEADERS order, as a coordinator's Excel sheet would hold them."""
+        weekly = self.days is not None
+        return [
+            self.row_id,
+            self.host or self.course.host,
+            self.course.context_id,
+            DOMAIN,
+            self.course.canvas_id,
+            self.topic,
+            8 if weekly else 2,
+            self.start,
+            self.duration,
+            self.course.timezone,
+            2 if weekly else None,
+            1 if weekly else None,
+            self.days,
+            LAST_DAY if weekly else None,
+            self.waiting_room,
+            self.mute,
+            self.agenda,
+            self.notes,
+        ]
+
+
+def zoom_weekday(day: date) -> int:
+    """Python's Monday=0 to Zoom's Sunday=1 .. Saturday=7."""
+    return (day.weekday() + 1) % 7 + 1
+
+
+def first_class(days: str, hour: int, minute: int = 0) -> datetime:
+    """The first day of term on one of `days`: a series starts on a day it recurs."""
+    wanted = {int(d) for d in days.split(",")}
+    day = FIRST_DAY
+    while zoom_weekday(day) not in wanted:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute)
+
+
+def lecture(course: Course, days: str, hour: int, minute: int, duration: int,
+            notes: str | None = None) -> Meeting:
+    return Meeting(
+        f"F26-{course.slug}-LEC", course, f"{course.code} {course.title}: Lecture",
+        first_class(days, hour, minute), duration, days,
+        agenda=f"{course.code} weekly lecture", notes=notes,
+    )
+
+
+def section(course: Course, suffix: str, kind: str, days: str, hour: int, minute: int,
+            duration: int) -> Meeting:
+    return Meeting(
+        f"F26-{course.slug}-{suffix}", course, f"{course.code} {course.title}: {kind}",
+        first_class(days, hour, minute), duration, days,
+        agenda=f"{course.code} weekly {kind.lower()}",
+    )
+
+
+def review(course: Course, suffix: str, what: str, start: datetime, duration: int,
+           agenda: str | None = None, notes: str | None = None) -> Meeting:
+    return Meeting(
+        f"F26-{course.slug}-{suffix}", course, f"{course.code} {what}", start, duration,
+        agenda=agenda or f"Questions and worked problems before the {what.lower()}",
+        notes=notes,
+    )
+
+
+def office_hours(course: Course, suffix: str, start: datetime, duration: int | str = 60,
+                 notes: str | None = None) -> Meeting:
+    return Meeting(
+        f"F26-{course.slug}-{suffix}", course, f"{course.code} office hours", start, duration,
+        agenda="Drop in with questions; you will be admitted one at a time",
+        notes=notes, waiting_room=True, mute=False,
+    )
+
+
+def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute)
+
+
+JOINT = dict(
+    topic="HIST 240 / POLS 240 joint lecture: The American Century",
+    start=first_class(TTH, 14, 0),
+    duration=75,
+    days=TTH,
+    agenda="Joint lecture for HIST 240 and POLS 240",
+    notes="cross-listed: one meeting in both courses",
+)
+
+
+def meetings() -> list[Meeting]:
+    """The term, course by course."""
+    return [
+        # BIO 101
+        lecture(BIO, MWF, 10, 0, 50, notes="Hybrid: Life Sciences 120 and Zoom"),
+        section(BIO, "REC", "Recitation", THU, 13, 0, 50),
+        review(BIO, "MIDREV", "Midterm review", at(10, 14, 18), 90,
+               agenda='Chapters 4-6, bring your "one-page summary" to share'),
+        review(BIO, "FINREV", "Final exam review", at(12, 7, 18), 120),
+        office_hours(BIO, "OH1", at(10, 2, 15)),
+        office_hours(BIO, "OH2", at(11, 13, 15)),
+        # CHEM 110
+        lecture(CHEM, TTH, 9, 30, 75),
+        section(CHEM, "LAB", "Lab briefing", WED, 14, 0, 50),
+        review(CHEM, "MIDREV", "Midterm review", at(10, 20, 19), 90),
+        review(CHEM, "FINREV", "Final exam review", at(12, 8, 19), 120),
+        office_hours(CHEM, "OH1", at(10, 6, 11)),
+        # MATH 221 (Chicago campus)
+        lecture(MATH, MWF, 11, 0, 50),
+        section(MATH, "REC", "Recitation", TUE, 16, 0, 50),
+        review(MATH, "EX1REV", "Exam 1 review", at(10, 1, 17), 90),
+        review(MATH, "EX2REV", "Exam 2 review", at(11, 5, 17), 90),
+        review(MATH, "FINREV", "Final exam review", at(12, 9, 17), 120),
+        # HIST 240 / POLS 240: one cross-listed lecture, no Row ID
+        Meeting(None, HIST, **JOINT),
+        Meeting(None, POLS, **JOINT),
+        review(HIST, "MIDREV", "Midterm review", at(10, 22, 18), 90),
+        review(POLS, "MIDREV", "Midterm review", at(10, 23, 12), 90),
+        Meeting("F26-HIST240-GUEST", HIST, "HIST 240 guest seminar: Oral histories",
+                at(11, 6, 14), 90, agenda="Guest seminar with Q&A",
+                notes="host left the university in August", host=FORMER_HOST),
+        # CS 150
+        lecture(CS, MWF, 13, 0, 50),
+        section(CS, "LAB", "Lab", THU, 10, 0, 75),
+        review(CS, "PROJREV", "Project 2 design review", at(11, 12, 16), 90,
+               agenda="Each team shows its design in five minutes"),
+        review(CS, "FINREV", "Final exam review", at(12, 8, 16), 120),
+        office_hours(CS, "OH1", at(10, 8, 14)),
+        office_hours(CS, "OH2", at(11, 19, 14)),
+        # PSY 100
+        lecture(PSY, TTH, 11, 0, 75),
+        review(PSY, "MIDREV", "Midterm review", at(10, 15, 18), 90),
+        review(PSY, "FINREV", "Final exam review", at(12, 10, 18), 120),
+        office_hours(PSY, "OH1", at(11, 3, 13), duration="fifty",
+                     notes="Duration typed as a word"),
+        # ECON 201
+        lecture(ECON, MWF, 9, 0, 50),
+        review(ECON, "MIDREV", "Midterm review", at(10, 16, 12), 60),
+        review(ECON, "PSREV", "Problem set 4 walkthrough", at(11, 20, 12), 60,
+               agenda="Worked solutions to problem set 4"),
+        review(ECON, "FINREV", "Final exam review", at(12, 9, 12), 120, notes="=see syllabus"),
+        office_hours(ECON, "OH1", at(10, 27, 10)),
+        # ENGL 105
+        lecture(ENGL, TTH, 12, 30, 75),
+        review(ENGL, "WKSHP", "Peer review workshop", at(10, 29, 15), 90,
+               agenda="Bring two copies of your essay draft"),
+        review(ENGL, "CONF", "Portfolio conferences", at(11, 10, 9), 120,
+               agenda="Ten-minute one-on-one conferences; sign up in Canvas"),
+        review(ENGL, "PORTREV", "Final portfolio review", at(12, 3, 15), 60),
+        office_hours(ENGL, "OH1", at(10, 13, 10)),
+        # PHYS 151 (Chicago campus)
+        lecture(PHYS, MWF, 8, 0, 50),
+        section(PHYS, "REC", "Recitation", THU, 15, 0, 50),
+        review(PHYS, "MIDREV", "Midterm review", at(10, 21, 18), 90),
+        review(PHYS, "FINREV", "Final exam review", at(12, 11, 9), 120),
+        office_hours(PHYS, "OH1", at(11, 9, 13)),
+        # SOC 110
+        lecture(SOC, TTH, 15, 30, 75, notes="TA: L. Brooks"),
+        review(SOC, "MIDREV", "Midterm review", at(10, 27, 17), 60),
+        review(SOC, "FINREV", "Final exam review", at(12, 10, 17), 90),
+        office_hours(SOC, "OH1", at(11, 17, 11)),
+        office_hours(SOC, "OH2", at(12, 1, 11)),
+        # STAT 250 (Chicago campus): this course cannot be associated in the demo
+        lecture(STAT, TTH, 8, 0, 75, notes="new Canvas shell requested"),
+        review(STAT, "MIDREV", "Midterm review", at(10, 13, 17), 90),
+        review(STAT, "FINREV", "Final exam review", at(12, 8, 17), 120),
+        # ART 120
+        lecture(ART, MW, 14, 0, 75),
+        review(ART, "CRIT", "Midterm critique", at(11, 4, 14), 120,
+               agenda="Group critique of the midterm portfolio"),
+        office_hours(ART, "OH1", at(10, 14, 11)),
+        office_hours(ART, "OH2", at(11, 11, 11)),
+        # MUS 130: its first association is retried through bulkImport in the demo
+        lecture(MUS, MW, 10, 0, 75),
+        review(MUS, "LISTREV", "Listening exam review", at(11, 18, 16), 90),
+    ]
+
+
+def check(rows: list[Meeting]) -> None:
+    """Catch mistakes in the fixed data before they reach a committed file."""
+    assert len(rows) == 60, len(rows)
+    ids = [m.row_id for m in rows if m.row_id]
+    assert len(ids) == len(set(ids)), "duplicate Row ID"
+    hosts = {m.host or m.course.host for m in rows} - {FORMER_HOST}
+    assert len(hosts) == 7, hosts
+    for m in rows:
+        if m.days:
+            assert zoom_weekday(m.start.date()) in {int(d) for d in m.days.split(",")}, m
+            assert m.start.month == 9 and m.duration in (50, 75), m
+        else:
+            assert m.start.weekday() < 5 and 10 <= m.start.month <= 12, m
+            assert m.duration == "fifty" or 60 <= int(m.duration) <= 120, m
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+def write_xlsx(path: Path, rows: list[Meeting]) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_NAME
+    sheet.append(HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for meeting in rows:
+        sheet.append(meeting.cells())
+    start_col = HEADERS.index("Start Time") + 1
+    for row in sheet.iter_rows(min_row=2):
+        row[start_col - 1].number_format = "yyyy-mm-dd hh:mm"
+        for cell in row:
+            # openpyxl turns any text starting with '=' into a formula: keep it text.
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+    for col, header in enumerate(HEADERS, start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = max(len(header) + 2, 12)
+    sheet.column_dimensions[get_column_letter(HEADERS.index("Context ID") + 1)].width = 44
+    sheet.column_dimensions[get_column_letter(HEADERS.index("Topic") + 1)].width = 55
+    sheet.freeze_panes = "A2"
+    workbook.properties.creator = "State University Registrar"
+    workbook.properties.created = FIXED_DOC_TIME
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path.write_bytes(reproducible_zip(buffer.getvalue()))
+
+
+def reproducible_zip(data: bytes) -> bytes:
+    """Rewrite the archive with fixed timestamps, so the committed file only changes
+    when its content does (openpyxl stamps the save time into the zip and core.xml)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                stamp = FIXED_DOC_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
+            dst.writestr(zipfile.ZipInfo(info.filename, FIXED_ZIP_TIME), content,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def as_text(value: Any) -> str:
+    """A CSV cell as a coordinator's export would hold it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def write_csv(path: Path, rows: list[Meeting]) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        writer.writerows([as_text(v) for v in m.cells()] for m in rows)
+
+
+def special_rows(rows: list[Meeting]) -> Iterator[int]:
+    """Spreadsheet row numbers (header = 1) of the deliberately special rows."""
+    for number, m in enumerate(rows, start=2):
+        if (m.course in (STAT, MUS) or m.host == FORMER_HOST or m.row_id is None
+                or m.duration == "fifty" or (m.notes or "").startswith("=")):
+            yield number
+
+
+def main() -> None:
+    rows = meetings()
+    check(rows)
+    write_xlsx(XLSX_PATH, rows)
+    write_csv(CSV_PATH, rows)
+    print(f"wrote {XLSX_PATH.name} and {CSV_PATH.name}: {len(rows)} rows "
+          f"(special rows {', '.join(map(str, special_rows(rows)))})")
+
+
+if __name__ == "__main__":
+    main()
