@@ -1,0 +1,75 @@
+"""Configuration of the fake LTI Pro server.
+
+Every behaviour the importer must survive (bad signatures, unknown hosts, courses that
+cannot be associated, transient association failures, rate limits, daily caps, lost
+responses) is a knob here, so a test can switch on exactly the failure it exercises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEMO_KEY = "demo-lti-key-0001"
+DEMO_SECRET = "demo-lti-secret-not-for-production"
+
+#: How far in the future a timestamp may be: client clocks drift a little ahead.
+FUTURE_SKEW_S = 300.0
+
+
+@dataclass
+class SimConfig:
+    """What the simulator accepts and which failures it injects.
+
+    Probabilities are per LTI call and drawn from one ``random.Random(seed)``, so a
+    seeded run injects the same faults in the same order for the same request order.
+    """
+
+    key: str = DEMO_KEY
+    secret: str = DEMO_SECRET
+    #: A signature is valid for 60 minutes (API.md); older timestamps are refused.
+    timestamp_window_s: float = 3600.0
+    #: Epoch seconds. Tests substitute a fake clock to test expiry and daily resets.
+    clock: Callable[[], float] = time.time
+
+    #: Hosts that do not exist: createAndAssociate answers errorCode "1001".
+    unknown_users: frozenset[str] = frozenset()
+    #: Courses that can never be associated: creates answer 406, batches with them fail.
+    reject_contexts: frozenset[str] = frozenset()
+    #: Courses whose first ``flaky_failures`` association attempts fail, then succeed.
+    flaky_contexts: frozenset[str] = frozenset()
+    flaky_failures: int = 1
+
+    latency_s: float = 0.0
+    latency_jitter_s: float = 0.0
+
+    p_429: float = 0.0
+    p_503_before: float = 0.0
+    p_drop_before: float = 0.0
+    p_500_after: float = 0.0
+    p_drop_after: float = 0.0
+    p_stall_after: float = 0.0
+    #: How long a stalled answer is held back: longer than the client's timeout.
+    stall_s: float = 30.0
+
+    seed: int | None = None
+
+    #: Requests per 1-second window before HTTP 429 (0 = unlimited).
+    rate_limit_per_s: int = 0
+    #: Meetings one host may create per UTC day before HTTP 429 (0 = unlimited).
+    daily_cap_per_host: int = 0
+
+
+def demo_config() -> SimConfig:
+    """The configuration ``importer simulate`` and the demo sheet are written against.
+
+    The demo sheet names one departed lecturer, one mistyped course and one course whose
+    first association attempt fails, so a demo run shows every recovery path once.
+    """
+    return SimConfig(
+        unknown_users=frozenset({"former.lecturer@state.example.edu"}),
+        reject_contexts=frozenset({"4f1e0c2b9a7d3e5f6a8b0c1d2e3f4a5b6c7d8e9f"}),
+        flaky_contexts=frozenset({"a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0"}),
+        flaky_failures=1,
+    )

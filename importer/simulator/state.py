@@ -1,0 +1,155 @@
+"""The simulator's ledger: what the fake LTI Pro side believes exists.
+
+Tests judge the importer by this ledger (how many meetings were really created, which
+courses they ended up in, which requests were sent), not by what the importer reports.
+The server runs in its own thread, so every access goes through one lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+from typing import Any
+
+#: First meeting id handed out: 11 digits like real Zoom ids ("91970000001").
+FIRST_MEETING_ID = 91970000000
+
+
+def _course_key(item: dict[str, Any]) -> tuple[str, str, str]:
+    """A meeting belongs to a course once: courseId is an attribute, not identity."""
+    return (str(item["meetingId"]), str(item["contextId"]), str(item["domain"]))
+
+
+class SimState:
+    """Thread-safe record of meetings, associations and requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Ids are never reused, even across reset(): a stale id held by a client
+        # must not silently name a different meeting.
+        self._ids = itertools.count(FIRST_MEETING_ID + 1)
+        self.meetings: list[dict[str, Any]] = []
+        self.associations: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.bulk_calls: list[int] = []
+        self.flaky_attempts: dict[str, int] = {}
+
+    # -- writes (called from the server thread) ---------------------------------
+
+    def create_meeting(
+        self,
+        user_id: str,
+        meeting_info: dict[str, Any],
+        context_id: str,
+        domain: str,
+        course_id: str | None,
+        created_at: float,
+    ) -> str:
+        """Record a new meeting and return its id (a string, as in the JSON answers)."""
+        with self._lock:
+            meeting_id = str(next(self._ids))
+            self.meetings.append(
+                {
+                    "id": meeting_id,
+                    "userId": user_id,
+                    "meetingInfo": copy.deepcopy(meeting_info),
+                    "contextId": context_id,
+                    "domain": domain,
+                    "courseId": course_id,
+                    "created_at": created_at,
+                }
+            )
+            return meeting_id
+
+    def associate(self, items: list[dict[str, Any]], via: str) -> int:
+        """Record associations; already-present ones are skipped. Returns how many were new."""
+        with self._lock:
+            present = {_course_key(a) for a in self.associations}
+            added = 0
+            for item in items:
+                key = _course_key(item)
+                if key in present:
+                    continue
+                present.add(key)
+                self.associations.append(
+                    {
+                        "meetingId": key[0],
+                        "contextId": key[1],
+                        "domain": key[2],
+                        "courseId": item.get("courseId"),
+                        "via": via,
+                    }
+                )
+                added += 1
+            return added
+
+    def disassociate(self, items: list[dict[str, Any]]) -> int:
+        """Remove associations; returns how many existed."""
+        with self._lock:
+            doomed = {_course_key(item) for item in items}
+            kept = [a for a in self.associations if _course_key(a) not in doomed]
+            removed = len(self.associations) - len(kept)
+            self.associations = kept
+            return removed
+
+    def flaky_attempt(self, context_id: str) -> int:
+        """Count one association attempt to a flaky course; returns its 1-based number."""
+        with self._lock:
+            attempt = self.flaky_attempts.get(context_id, 0) + 1
+            self.flaky_attempts[context_id] = attempt
+            return attempt
+
+    def record_request(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests.append(copy.deepcopy(record))
+
+    def record_bulk_call(self, item_count: int) -> None:
+        with self._lock:
+            self.bulk_calls.append(item_count)
+
+    # -- reads ---------------------------------------------------------------------
+
+    def meeting_ids(self) -> set[str]:
+        with self._lock:
+            return {m["id"] for m in self.meetings}
+
+    def creates_between(self, user_id: str, start: float, end: float) -> int:
+        """Meetings created by one host in [start, end): the daily cap counts these."""
+        with self._lock:
+            return sum(
+                1
+                for m in self.meetings
+                if m["userId"] == user_id and start <= m["created_at"] < end
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy, safe to inspect while the server keeps running."""
+        with self._lock:
+            return copy.deepcopy(
+                {
+                    "meetings": self.meetings,
+                    "associations": self.associations,
+                    "requests": self.requests,
+                    "bulk_calls": self.bulk_calls,
+                    "flaky_attempts": self.flaky_attempts,
+                }
+            )
+
+    def duplicate_meetings(self) -> list[list[dict[str, Any]]]:
+        """Groups of meetings with the same host and meetingInfo: what retries must not make."""
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for meeting in self.snapshot()["meetings"]:
+            info = json.dumps(meeting["meetingInfo"], sort_keys=True)
+            groups.setdefault((meeting["userId"], info), []).append(meeting)
+        return [group for group in groups.values() if len(group) > 1]
+
+    def reset(self) -> None:
+        """Forget everything except the id counter (see __init__)."""
+        with self._lock:
+            self.meetings = []
+            self.associations = []
+            self.requests = []
+            self.bulk_calls = []
+            self.flaky_attempts = {}
