@@ -26,7 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _console() -> Console:
-    return Console(stderr=False, highlight=False, no_color="NO_COLOR" in os.environ or None)
+    # soft_wrap: a long message stays one line in logs and pipes instead of breaking at 80 columns.
+    return Console(stderr=False, highlight=False, soft_wrap=True, no_color="NO_COLOR" in os.environ or None)
 
 
 def one_line_errors(func: F) -> F:
@@ -174,6 +175,24 @@ def _connection(options: dict[str, Any], settings: Any) -> Iterator[tuple[Connec
 
 def _order(value: str | None) -> Any:
     return value.upper() if value else None
+
+
+@cli.command()
+@click.option("--base-url", help="LTI Pro API base URL (default: $LTI_BASE_URL, else production).")
+@click.option("--journal", type=click.Path(path_type=Path), help="The journal to check.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=15.0, show_default=True)
+@one_line_errors
+def doctor(base_url: str | None, journal: Path | None, timeout: float) -> None:
+    """Check credentials, server, clock and journal without creating anything."""
+    from .doctor import run_checks
+
+    console = _console()
+    checks = run_checks(load_settings(), base_url, journal, timeout)
+    for check in checks:
+        mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {check.name}: ", end="")
+        console.print(check.detail, markup=False, highlight=False)
+    sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
 @cli.command()

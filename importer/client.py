@@ -141,7 +141,23 @@ class LtiClient:
         payload: Any = {"userId": self.calendar_user, "meetingList": items} if self.calendar_user else items
         return await self._post(BULK_IMPORT_PATH, payload)
 
+    async def probe(self) -> tuple[Answer, float | None]:
+        """A signed bulkImport of nothing: tests reachability, key and secret without changing
+        anything. Also returns the server's clock (its Date header) to check ours against."""
+        answer, response = await self._send(BULK_IMPORT_PATH, [])
+        server_time = None
+        if response is not None and response.headers.get("Date"):
+            try:
+                server_time = parsedate_to_datetime(response.headers["Date"]).timestamp()
+            except (TypeError, ValueError, IndexError):
+                server_time = None
+        return answer, server_time
+
     async def _post(self, path: str, payload: Any) -> Answer:
+        answer, _ = await self._send(path, payload)
+        return answer
+
+    async def _send(self, path: str, payload: Any) -> tuple[Answer, httpx.Response | None]:
         # Signed afresh on every attempt: a signature lives 60 minutes, a run may live longer.
         timestamp = str(int(self._clock() * 1000))
         params, signature = signed_query(self._key, self._secret, self.calendar_user, timestamp)
@@ -152,14 +168,14 @@ class LtiClient:
                 headers={"X-Lti-Signature": signature, "Content-Type": "application/json"})
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             return Answer("retry", error_code="connect",
-                          error_message=f"could not connect to {self.base_url}: {_reason(exc)}")
+                          error_message=f"could not connect to {self.base_url}: {_reason(exc)}"), None
         except httpx.TimeoutException as exc:
             return Answer("unknown", error_code="timeout",
-                          error_message=f"no answer within the timeout ({type(exc).__name__})")
+                          error_message=f"no answer within the timeout ({type(exc).__name__})"), None
         except httpx.TransportError as exc:
             return Answer("unknown", error_code="connection-lost",
-                          error_message=f"the connection was lost before the answer arrived: {_reason(exc)}")
-        return classify(response, self._clock)
+                          error_message=f"the connection was lost before the answer arrived: {_reason(exc)}"), None
+        return classify(response, self._clock), response
 
 
 def _reason(exc: Exception) -> str:
