@@ -1,0 +1,73 @@
+"""Timetable columns become the weekly series a coordinator means."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from importer.timetable import expand, parse_days, parse_time_range
+
+
+@pytest.mark.parametrize("text, days", [
+    ("Mon Wed Fri", [0, 2, 4]), ("M/W/F", [0, 2, 4]), ("MWF", [0, 2, 4]), ("mwf", [0, 2, 4]),
+    ("Tu Th", [1, 3]), ("TTh", [1, 3]), ("TR", [1, 3]), ("Monday, Wednesday", [0, 2]),
+    ("THURSDAY", [3]), ("Sa Su", [5, 6]), ("MTWRF", [0, 1, 2, 3, 4]),
+])
+def test_days_in_the_ways_people_write_them(text, days):
+    assert parse_days(text) == days
+
+
+@pytest.mark.parametrize("text", ["", "Funday", "MXF", "S"])
+def test_days_that_cannot_be_read(text):
+    with pytest.raises(ValueError):
+        parse_days(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("10:00", (time(10, 0), None)),
+    ("10:00-10:50", (time(10, 0), time(10, 50))),
+    ("10am", (time(10, 0), None)),
+    ("2:30 PM", (time(14, 30), None)),
+    ("9-10:15am", (time(9, 0), time(10, 15))),
+    ("11-12:15pm", (time(11, 0), time(12, 15))),
+    ("1:00pm - 2:15pm", (time(13, 0), time(14, 15))),
+    ("10:00 – 11:15", (time(10, 0), time(11, 15))),
+    (time(8, 30), (time(8, 30), None)),
+])
+def test_times_and_ranges(text, expected):
+    assert parse_time_range(text) == expected
+
+
+@pytest.mark.parametrize("text", ["25:00", "13pm", "ten", "10:00-11:00-12:00"])
+def test_times_that_cannot_be_read(text):
+    with pytest.raises(ValueError):
+        parse_time_range(text)
+
+
+def test_mwf_term_expands_to_zoom_weekly_series():
+    series = expand([0, 2, 4], time(10, 0), time(10, 50), date(2027, 1, 10), date(2027, 3, 26),
+                    "America/New_York")
+    # 10 Jan 2027 is a Sunday: the first class is Monday the 11th.
+    assert series.start.isoformat() == "2027-01-11T10:00:00"
+    assert series.duration == 50
+    assert series.weekly_days == "2,4,6"
+    # 26 Mar 23:59 in New York (EDT, UTC-4) is 27 Mar 03:59 UTC: the last class is covered.
+    assert series.end_date_time == "2027-03-27T03:59:00Z"
+    assert series.occurrences == 33
+
+
+def test_sunday_sorts_first_in_zoom_numbering():
+    assert expand([6, 1], time(9), None, date(2027, 1, 1), date(2027, 1, 31), "UTC").weekly_days == "1,3"
+
+
+def test_more_than_50_classes_is_refused_with_the_count():
+    with pytest.raises(ValueError, match="60 classes .* at most 50"):
+        expand([0, 1, 2, 3, 4, 5], time(9), None, date(2027, 1, 4), date(2027, 3, 14), "UTC")
+
+
+def test_end_before_start_and_reversed_dates_are_refused():
+    with pytest.raises(ValueError, match="ends"):
+        expand([0], time(10), time(9), date(2027, 1, 4), date(2027, 2, 1), "UTC")
+    with pytest.raises(ValueError, match="before first_day"):
+        expand([0], time(10), None, date(2027, 2, 4), date(2027, 1, 1), "UTC")
