@@ -27,7 +27,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _console() -> Console:
     # soft_wrap: a long message stays one line in logs and pipes instead of breaking at 80 columns.
-    return Console(stderr=False, highlight=False, soft_wrap=True, no_color="NO_COLOR" in os.environ or None)
+    console = Console(stderr=False, highlight=False, soft_wrap=True, no_color="NO_COLOR" in os.environ or None)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # logs and pipes have no width: keep tables readable
+    return console
 
 
 def one_line_errors(func: F) -> F:
@@ -104,9 +107,11 @@ def validate(file: Path, output: Path | None, sheet: str | None, date_order: str
     """Check every row of FILE and write the annotated sheet; nothing is sent."""
     summary = validate_file(file, output, ReadOptions(sheet, _order(date_order)))
     code = exit_code(summary, frozenset({Status.VALID}))
-    from .display import print_summary
+    from .display import print_problems, print_summary
 
-    print_summary(_console(), summary, code, as_json=False)
+    console = _console()
+    print_problems(console, summary)
+    print_summary(console, summary, code, as_json=False)
     sys.exit(code)
 
 

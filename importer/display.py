@@ -118,6 +118,28 @@ def summary_dict(summary: Summary, exit_code: int) -> dict[str, object]:
 _ACTION_STATUSES = {Status.INVALID, Status.NOT_ASSOCIATED, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT}
 
 
+PROBLEM_CAP = 30
+
+
+def print_problems(console: Console, summary: Summary) -> None:
+    """The first problems as a table (row, column, value, code, message), with the total."""
+    if not summary.problems:
+        return
+    table = Table(show_edge=False)
+    for column in ("row", "column", "value", "code", "message"):
+        table.add_column(column, overflow="fold")
+    for problem in summary.problems[:PROBLEM_CAP]:
+        style = "yellow" if problem.warning else "red"
+        value = "" if problem.value is None else str(problem.value)[:30]
+        table.add_row(str(problem.row_number), problem.column, value,
+                      f"[{style}]{'warning: ' if problem.warning else ''}{problem.code}[/]", problem.message)
+    errors = sum(1 for p in summary.problems if not p.warning)
+    console.print(table)
+    shown = min(PROBLEM_CAP, len(summary.problems))
+    console.print(f"{errors} problem(s) and {len(summary.problems) - errors} warning(s)"
+                  + (f"; the first {shown} are shown, all are in the result sheet" if shown < len(summary.problems) else ""))
+
+
 def print_summary(console: Console, summary: Summary, exit_code: int, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary_dict(summary, exit_code), ensure_ascii=False))

@@ -15,7 +15,7 @@ from .client import LtiClient
 from .columns import ColumnMap
 from .errors import InputError
 from .journal import Journal, scope_of
-from .models import DONE_STATUSES, Outcome, RowResult, Status
+from .models import DONE_STATUSES, Outcome, Problem, RowResult, Status
 from .plan import Action, Plan, Step, build_plan
 from .pool import CreateJob, CreatePool, PoolOptions
 from .reader import read_sheet
@@ -56,6 +56,7 @@ class Summary:
     headers: list[str] = field(default_factory=list)
     interrupted: bool = False
     recovered: int = 0  # journal rows found in flight from a previous run
+    problems: list[Problem] = field(default_factory=list)  # every row problem and warning, in row order
     counts: Counter[Status] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,20 @@ def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptio
     for step in plan.steps:
         if step.outcome is None:
             step.outcome = Outcome(Status.VALID)
-    return _write(columns, plan, output or default_output(path))
+    summary = _write(columns, plan, output or default_output(path))
+    summary.problems = plan_problems(plan)
+    return summary
+
+
+def plan_problems(plan: Plan) -> list[Problem]:
+    """The cell problems and warnings of every row, plus duplicate rows found by the plan."""
+    problems: list[Problem] = []
+    for step in plan.steps:
+        problems.extend(step.check.problems)
+        if step.outcome is not None and step.outcome.error_code == "duplicate-row":
+            problems.append(Problem(step.check.row.row_number, "", None, "duplicate-row",
+                                    step.outcome.error_message or "duplicate row"))
+    return problems
 
 
 def import_file(path: Path, output: Path | None, connection: Connection, options: ImportOptions,
