@@ -1,34 +1,454 @@
-"""`importer template`: an empty schedule with the columns the importer understands."""
+"""`importer template`: an empty schedule with the columns the importer understands.
+
+`write_template(path)` writes `.xlsx` or `.csv` by the path's extension.
+
+The .xlsx has four sheets: "Schedule" (the header row, ready to fill in: drop-downs and
+range checks that follow `schema.py`'s rules, an input message on every header cell,
+identifier columns stored as text, start times formatted as date-times), "Help" (every
+column explained), "Example" (filled rows that validate clean) and a hidden "Lists"
+sheet feeding the timezone drop-down. The .csv is the header row alone (UTF-8 with BOM).
+
+The output is deterministic, byte for byte: fixed document dates, XlsxWriter's fixed zip
+timestamps (in-memory mode), and fixed data, so the copies committed under `templates/`
+can be compared with a fresh one in the tests.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import available_timezones
 
+from .columns import FIELDS, IDENTIFIERS, RECURRENCE_FIELDS, REQUIRED, SETTINGS
 from .errors import InputError
+from .schema import BOOLEAN_SETTINGS, CHOICE_SETTINGS, REPEAT_MAX
 
-TEMPLATE_COLUMNS = (
-    "row_id", "userId", "contextId", "domain", "courseId", "topic", "type", "start_time", "duration",
-    "timezone", "agenda", "password", "recurrence_type", "repeat_interval", "weekly_days", "monthly_day",
-    "monthly_week", "monthly_week_day", "end_times", "end_date_time", "settings.host_video",
-    "settings.participant_video", "settings.join_before_host", "settings.mute_upon_entry",
-    "settings.waiting_room", "settings.auto_recording", "settings.alternative_hosts",
+#: The template's columns, in order: the canonical names `columns.py` matches.
+TEMPLATE_COLUMNS: tuple[str, ...] = FIELDS + RECURRENCE_FIELDS + tuple(f"settings.{name}" for name in SETTINGS)
+
+SUFFIXES = (".xlsx", ".csv")
+SCHEDULE_SHEET = "Schedule"
+HELP_SHEET = "Help"
+EXAMPLE_SHEET = "Example"
+LISTS_SHEET = "Lists"
+
+#: Data rows (below the header) whose cells carry the Text / date-time number formats.
+#: The whole column carries them too, for Excel; the cells make it explicit for any reader.
+FORMATTED_ROWS = 2000
+#: Identifier-like columns stored as text, so Excel keeps 00123, long ids and "2,4,6".
+TEXT_COLUMNS = tuple(name for name in TEMPLATE_COLUMNS if name in IDENTIFIERS) + ("password", "weekly_days")
+DATETIME_COLUMNS = ("start_time", "end_date_time")
+TEXT_FORMAT = "@"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+#: Fixed document dates: the same bytes every time.
+CREATED = datetime(2026, 1, 1, 0, 0, 0)
+EXCEL_MAX_ROW = 1_048_575  # zero-based
+INPUT_TITLE_MAX = 32
+INPUT_MESSAGE_MAX = 255
+
+
+@dataclass(frozen=True)
+class ColumnHelp:
+    required: str  # "yes", "no", or when it is needed
+    meaning: str
+    format: str
+    example: str
+
+
+_BOOLEAN_FORMAT = "TRUE or FALSE (drop-down); empty = the account's default"
+
+COLUMN_HELP: dict[str, ColumnHelp] = {
+    "row_id": ColumnHelp(
+        "no", "Your own stable id for the meeting. Re-runs recognise the row by it even after you "
+        "edit its topic or time. Rows with the same row_id in different courses are one cross-listed meeting.",
+        "text", "S27-BIO101-LEC"),
+    "userId": ColumnHelp("yes", "The host: their Zoom e-mail address or Zoom user id.", "text", "m.okafor@example.edu"),
+    "contextId": ColumnHelp(
+        "yes", "The LMS course's LTI context id (Canvas: GET /api/v1/courses/:id?include[]=lti_context_id).",
+        "text; 40 hexadecimal characters in Canvas", "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1"),
+    "domain": ColumnHelp("yes", "The host name of the LMS the course is in.", "host name, without https://",
+                         "canvas.example.edu"),
+    "courseId": ColumnHelp(
+        "no", "The LMS course id, the number in the course's web address (Canvas calendar and "
+        "conversations need it).", "text", "48213"),
+    "topic": ColumnHelp("yes", "The meeting's title, as students see it.", "text, at most 200 characters",
+                        "BIO 101 Principles of Biology: Lecture"),
+    "type": ColumnHelp(
+        "yes", "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, "
+        "8 recurring with a fixed time (weekly lectures).", "1, 2, 3 or 8 (drop-down)", "8"),
+    "start_time": ColumnHelp(
+        "yes, for types 2 and 8", "When the (first) meeting starts, in the row's timezone.",
+        "date and time yyyy-mm-dd hh:mm (an Excel date cell or text; 03/04/2027 is refused as ambiguous)",
+        "2027-01-11 09:00"),
+    "duration": ColumnHelp("no", "Length in minutes; Zoom uses 60 when empty.", "whole number greater than 0", "50"),
+    "timezone": ColumnHelp(
+        "no", "The timezone start_time is in; Zoom uses the host's account timezone when empty.",
+        "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York"),
+    "agenda": ColumnHelp("no", "The meeting's description.", "text, at most 2,000 characters",
+                         "Slides and readings are in the course's Modules."),
+    "password": ColumnHelp("no", "The meeting passcode.", "1-10 characters: letters, digits, @ - _ *", "Rev1ew"),
+    "recurrence_type": ColumnHelp("no (needed for type 8)", "How a type 8 meeting repeats: 1 daily, 2 weekly, 3 monthly.",
+                                  "1, 2 or 3 (drop-down)", "2"),
+    "repeat_interval": ColumnHelp(
+        "no", "Repeat every N days, weeks or months; 1 when empty.",
+        f"whole number; at most {REPEAT_MAX[1]} (daily), {REPEAT_MAX[2]} (weekly), {REPEAT_MAX[3]} (monthly)", "1"),
+    "weekly_days": ColumnHelp(
+        "no (needed for weekly recurrence)", "The days of the week a weekly meeting happens on.",
+        "numbers 1-7 separated by commas, 1 = Sunday: 2,4,6 is Mon/Wed/Fri", "2,4,6"),
+    "monthly_day": ColumnHelp(
+        "no (monthly: this, or monthly_week with monthly_week_day)", "The day of the month a monthly meeting happens on.",
+        "whole number 1-31", "15"),
+    "monthly_week": ColumnHelp("no", "The week of the month a monthly meeting happens in (with monthly_week_day).",
+                               "-1 (last), 1, 2, 3 or 4 (drop-down)", "1"),
+    "monthly_week_day": ColumnHelp("no", "The day of the week for monthly_week.", "whole number 1-7, 1 = Sunday", "3"),
+    "end_times": ColumnHelp(
+        "no (end_times or end_date_time, never both)", "How many times a type 8 meeting happens.",
+        "whole number 1-50", "45"),
+    "end_date_time": ColumnHelp(
+        "no", "When a type 8 series ends, in the row's timezone; a date alone means the end of that day.",
+        "date and time yyyy-mm-dd hh:mm, or a date yyyy-mm-dd", "2027-04-29 23:59"),
+    "settings.host_video": ColumnHelp("no", "Start with the host's video on.", _BOOLEAN_FORMAT, "TRUE"),
+    "settings.participant_video": ColumnHelp("no", "Start with participants' video on.", _BOOLEAN_FORMAT, "FALSE"),
+    "settings.join_before_host": ColumnHelp(
+        "no", "Let participants join before the host (types 2, 3, 8); a waiting room turns it off.",
+        _BOOLEAN_FORMAT, "TRUE"),
+    "settings.jbh_time": ColumnHelp(
+        "no", "With join_before_host: how many minutes before the start participants may join (0 = any time).",
+        "0, 5 or 10 (drop-down)", "5"),
+    "settings.mute_upon_entry": ColumnHelp("no", "Mute participants when they join.", _BOOLEAN_FORMAT, "TRUE"),
+    "settings.waiting_room": ColumnHelp("no", "Hold participants in a waiting room until the host admits them.",
+                                        _BOOLEAN_FORMAT, "TRUE"),
+    "settings.auto_recording": ColumnHelp(
+        "no", "Record automatically: local (the host's computer), cloud, or none.",
+        "local, cloud or none (drop-down)", "cloud"),
+    "settings.alternative_hosts": ColumnHelp("no", "Other people who may start the meeting.",
+                                             "e-mail addresses separated by ;", "ta.chem210@example.edu"),
+    "settings.approval_type": ColumnHelp(
+        "no", "Registration: 0 approve automatically, 1 approve manually, 2 no registration.",
+        "0, 1 or 2 (drop-down)", "2"),
+    "settings.audio": ColumnHelp("no", "Audio: both, telephony (phone only) or voip (computer only).",
+                                 "both, telephony or voip (drop-down)", "both"),
+    "settings.meeting_authentication": ColumnHelp("no", "Only signed-in Zoom users may join.", _BOOLEAN_FORMAT, "FALSE"),
+}
+
+HOW_IT_WORKS = (
+    "Fill in one row per meeting on the Schedule sheet. The Example sheet shows filled rows; the table below "
+    "explains every column.",
+    "Select a header cell for a note on its column. Dark headers are required columns. An empty cell means "
+    "Zoom's default. Columns you add are carried to the result sheet untouched.",
+    "A weekly lecture is one type 8 row (recurrence_type 2, weekly_days), not one row per week.",
+    "Check the sheet with `importer validate FILE` (sends nothing), then `importer run FILE` creates each "
+    "meeting in Zoom and adds it to its course.",
+    "Both write a result sheet: your rows plus import_status, meeting_id, error_code and error_message. Fix "
+    "what it asks for in the result sheet and run that sheet again: meetings that exist are never created twice.",
+)
+
+_BOOL_LIST = ["TRUE", "FALSE"]
+
+
+def _choices(values: tuple[Any, ...]) -> list[str]:
+    return [str(value) for value in values]
+
+
+def _validations(zone_count: int) -> dict[str, dict[str, Any]]:
+    """XlsxWriter data_validation options per column; they follow `schema.py`'s rules."""
+    rules: dict[str, dict[str, Any]] = {
+        "topic": {"validate": "length", "criteria": "<=", "value": 200,
+                  "error_message": "topic is at most 200 characters."},
+        "type": {"validate": "list", "source": _choices((1, 2, 3, 8)),
+                 "error_message": "type is 1 instant, 2 scheduled, 3 recurring (no fixed time), "
+                                  "8 recurring (fixed time)."},
+        "duration": {"validate": "integer", "criteria": ">", "value": 0,
+                     "error_message": "duration is a whole number of minutes, greater than 0."},
+        "timezone": {"validate": "list", "source": f"={LISTS_SHEET}!$A$1:$A${zone_count}",
+                     "error_message": "Pick a timezone from the list, e.g. America/New_York or UTC."},
+        "agenda": {"validate": "length", "criteria": "<=", "value": 2000,
+                   "error_message": "agenda is at most 2,000 characters."},
+        "password": {"validate": "length", "criteria": "between", "minimum": 1, "maximum": 10,
+                     "error_message": "password is 1-10 characters: letters, digits, @ - _ *"},
+        "recurrence_type": {"validate": "list", "source": _choices((1, 2, 3)),
+                            "error_message": "recurrence_type is 1 daily, 2 weekly, 3 monthly."},
+        "repeat_interval": {"validate": "integer", "criteria": "between", "minimum": 1,
+                            "maximum": max(REPEAT_MAX.values()),
+                            "error_message": f"repeat_interval is a whole number: at most {REPEAT_MAX[1]} days, "
+                                             f"{REPEAT_MAX[2]} weeks or {REPEAT_MAX[3]} months."},
+        "monthly_day": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 31,
+                        "error_message": "monthly_day is a day of the month, 1-31."},
+        "monthly_week": {"validate": "list", "source": _choices((-1, 1, 2, 3, 4)),
+                         "error_message": "monthly_week is -1 (last), 1, 2, 3 or 4."},
+        "monthly_week_day": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 7,
+                             "error_message": "monthly_week_day is 1-7, 1 = Sunday."},
+        "end_times": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 50,
+                      "error_message": "end_times is a whole number of occurrences, 1-50."},
+    }
+    for name in SETTINGS:
+        column = f"settings.{name}"
+        if name in BOOLEAN_SETTINGS:
+            rules[column] = {"validate": "list", "source": _BOOL_LIST,
+                             "error_message": f"{column} is TRUE or FALSE."}
+        elif name in CHOICE_SETTINGS:
+            listed = _choices(CHOICE_SETTINGS[name])
+            rules[column] = {"validate": "list", "source": listed,
+                             "error_message": f"{column} is one of {', '.join(listed)}."}
+    for column, rule in rules.items():
+        rule["error_title"] = column[:INPUT_TITLE_MAX]
+    return rules
+
+
+def input_message(column: str) -> str:
+    """The note shown when the header cell is selected (Excel allows 255 characters)."""
+    info = COLUMN_HELP[column]
+    required = "Required" if info.required == "yes" else info.required[0].upper() + info.required[1:]
+    return f"{required}. {info.meaning} Format: {info.format}."
+
+
+def timezone_names() -> list[str]:
+    """The timezone drop-down: IANA zone ids the importer accepts, sorted, with UTC.
+
+    Only names shipped in the `tzdata` package (a dependency) are listed, so the template
+    does not depend on what the machine's own zone folder happens to hold ("localtime").
+    """
+    names = set(available_timezones())
+    try:
+        from importlib.resources import files
+
+        shipped = set(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+    except (ModuleNotFoundError, OSError):  # pragma: no cover - tzdata is a dependency
+        shipped = names
+    return sorted(((names & shipped) - {"Factory", "localtime", "posixrules"}) | {"UTC"})
+
+
+# --- the Example sheet's rows: valid, in 2027, one course per contextId -------------------
+
+EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
+    {  # a Mon/Wed/Fri lecture for the whole term: one type 8 row, not one row per week
+        "row_id": "S27-BIO101-LEC", "userId": "m.okafor@example.edu",
+        "contextId": "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1", "domain": "canvas.example.edu",
+        "courseId": "48213", "topic": "BIO 101 Principles of Biology: Lecture", "type": 8,
+        "start_time": datetime(2027, 1, 11, 9, 0), "duration": 50, "timezone": "America/New_York",
+        "agenda": "Slides and readings are in the course's Modules.",
+        "recurrence_type": 2, "repeat_interval": 1, "weekly_days": "2,4,6", "end_times": 45,
+        "settings.host_video": True, "settings.participant_video": False, "settings.mute_upon_entry": True,
+        "settings.waiting_room": True, "settings.auto_recording": "cloud", "settings.audio": "both",
+        "settings.meeting_authentication": False,
+    },
+    {  # a Tue/Thu lecture that ends on a date, with a TA as alternative host
+        "row_id": "S27-CHEM210-LEC", "userId": "r.alvarez@example.edu",
+        "contextId": "3f4419a03c2d3d424cf71252898a3aa7783772b0", "domain": "canvas.example.edu",
+        "courseId": "48377", "topic": "CHEM 210 Organic Chemistry: Lecture", "type": 8,
+        "start_time": datetime(2027, 1, 12, 13, 30), "duration": 75, "timezone": "America/Chicago",
+        "recurrence_type": 2, "repeat_interval": 1, "weekly_days": "3,5",
+        "end_date_time": datetime(2027, 4, 29, 23, 59),
+        "settings.host_video": True, "settings.participant_video": True, "settings.join_before_host": True,
+        "settings.jbh_time": 5, "settings.mute_upon_entry": True, "settings.waiting_room": False,
+        "settings.auto_recording": "local", "settings.alternative_hosts": "ta.chem210@example.edu",
+        "settings.audio": "voip",
+    },
+    {  # a one-off exam review
+        "row_id": "S27-BIO101-MIDREV", "userId": "m.okafor@example.edu",
+        "contextId": "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1", "domain": "canvas.example.edu",
+        "courseId": "48213", "topic": "BIO 101 Midterm review", "type": 2,
+        "start_time": datetime(2027, 3, 2, 18, 0), "duration": 90, "timezone": "America/New_York",
+        "agenda": "Bring your questions on units 1-4.", "password": "Rev1ew",
+        "settings.host_video": True, "settings.participant_video": False, "settings.mute_upon_entry": True,
+        "settings.waiting_room": True, "settings.auto_recording": "cloud", "settings.approval_type": 2,
+        "settings.audio": "both",
+    },
+    # a cross-listed seminar: the same row_id in two courses is one meeting, linked to both
+    *(
+        {
+            "row_id": "S27-HIST240-SEM", "userId": "s.chen@example.edu", "contextId": context,
+            "domain": "canvas.example.edu", "courseId": course,
+            "topic": "HIST 240 / POLS 240 joint seminar", "type": 8,
+            "start_time": datetime(2027, 1, 13, 15, 0), "duration": 110, "timezone": "America/Los_Angeles",
+            "recurrence_type": 2, "repeat_interval": 1, "weekly_days": "4", "end_times": 15,
+            "settings.host_video": True, "settings.participant_video": True, "settings.waiting_room": True,
+            "settings.auto_recording": "none", "settings.audio": "both",
+        }
+        for context, course in (("409e62824c0c90714a179c6b47f6f29af7232d0d", "48502"),
+                                ("1ba54235fa1e0aefa52ccc711ca65c8fb47b7c41", "48519"))
+    ),
 )
 
 
-def write_template(path: Path) -> None:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            csv.writer(handle).writerow(TEMPLATE_COLUMNS)
-    elif suffix == ".xlsx":
-        import xlsxwriter
+# --- writing ------------------------------------------------------------------------------
 
-        workbook = xlsxwriter.Workbook(str(path))
-        sheet = workbook.add_worksheet("Schedule")
-        bold = workbook.add_format({"bold": True})
-        sheet.write_row(0, 0, TEMPLATE_COLUMNS, bold)
-        sheet.freeze_panes(1, 0)
-        workbook.close()
-    else:
-        raise InputError(f"{path}: a template is .xlsx or .csv")
+
+def write_template(path: Path) -> None:
+    """Write the template to `path` (.xlsx or .csv), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        found = f"'{path.suffix}'" if path.suffix else "no extension"
+        raise InputError(f"{path}: a template is .xlsx or .csv, not {found}; e.g. importer template term-schedule.xlsx")
+    _write_atomically(path, template_bytes(suffix))
+
+
+def template_bytes(suffix: str) -> bytes:
+    """The template's bytes for ".xlsx" or ".csv"."""
+    if suffix == ".csv":
+        return _csv_bytes()
+    if suffix == ".xlsx":
+        return _xlsx_bytes()
+    raise InputError(f"a template is .xlsx or .csv, not '{suffix}'")
+
+
+def _csv_bytes() -> bytes:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerow(TEMPLATE_COLUMNS)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name ending .xlsx or .csv")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder for the template")
+    temporary = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        hint = " (is it open in another program?)" if isinstance(exc, PermissionError) else ""
+        raise InputError(f"{path}: cannot write the template: {exc.strerror or exc}{hint}") from None
+
+
+def _xlsx_bytes() -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    # in_memory: XlsxWriter then stamps every zip member 1980-01-01, so the bytes never vary.
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    workbook.set_properties({
+        "title": "Term schedule template",
+        "subject": "Zoom class meetings for LMS courses, for `importer run`",
+        "author": "importer",
+        "created": CREATED,
+    })
+    formats = _Formats(workbook)
+    zones = timezone_names()
+
+    schedule = workbook.add_worksheet(SCHEDULE_SHEET)
+    help_sheet = workbook.add_worksheet(HELP_SHEET)
+    example = workbook.add_worksheet(EXAMPLE_SHEET)
+    lists = workbook.add_worksheet(LISTS_SHEET)
+
+    _write_schedule(schedule, formats, len(zones))
+    _write_help(help_sheet, formats)
+    _write_example(example, formats)
+    for row, name in enumerate(zones):
+        lists.write_string(row, 0, name)
+    lists.set_column(0, 0, 32)
+    lists.hide()
+    schedule.activate()
+    workbook.close()
+    return buffer.getvalue()
+
+
+class _Formats:
+    def __init__(self, workbook: Any) -> None:
+        header = {"bold": True, "border": 1, "valign": "top"}
+        self.required_header = workbook.add_format({**header, "bg_color": "#1F4E78", "font_color": "#FFFFFF"})
+        self.optional_header = workbook.add_format({**header, "bg_color": "#DDEBF7"})
+        self.text = workbook.add_format({"num_format": TEXT_FORMAT})
+        self.datetime = workbook.add_format({"num_format": DATETIME_FORMAT})
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.table_header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.wrap_bold = workbook.add_format({"text_wrap": True, "valign": "top", "bold": True})
+
+    def header(self, column: str) -> Any:
+        return self.required_header if column in REQUIRED else self.optional_header
+
+    def column(self, column: str) -> Any:
+        if column in TEXT_COLUMNS:
+            return self.text
+        if column in DATETIME_COLUMNS:
+            return self.datetime
+        return None
+
+
+def _width(column: str) -> float:
+    if column == "contextId":
+        return 44
+    if column in ("topic", "agenda", "settings.alternative_hosts"):
+        return 36
+    if column in ("userId", "timezone", "row_id"):
+        return 24
+    if column in DATETIME_COLUMNS:
+        return 17
+    return max(12.0, len(column) + 2.0)
+
+
+def _write_header(sheet: Any, formats: _Formats) -> None:
+    for col, column in enumerate(TEMPLATE_COLUMNS):
+        sheet.set_column(col, col, _width(column), formats.column(column))
+        sheet.write_string(0, col, column, formats.header(column))
+    sheet.freeze_panes(1, 0)
+
+
+def _write_schedule(sheet: Any, formats: _Formats, zone_count: int) -> None:
+    _write_header(sheet, formats)
+    rules = _validations(zone_count)
+    for col, column in enumerate(TEMPLATE_COLUMNS):
+        sheet.data_validation(0, col, 0, col, {
+            "validate": "any", "input_title": column[:INPUT_TITLE_MAX], "input_message": input_message(column)})
+        if column in rules:
+            sheet.data_validation(1, col, EXCEL_MAX_ROW, col, rules[column])
+        cell_format = formats.column(column)
+        if cell_format is not None:
+            for row in range(1, FORMATTED_ROWS + 1):
+                sheet.write_blank(row, col, None, cell_format)
+
+
+def _write_help(sheet: Any, formats: _Formats) -> None:
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 1, 24)
+    sheet.set_column(2, 2, 60)
+    sheet.set_column(3, 3, 44)
+    sheet.set_column(4, 4, 40)
+    sheet.write_string(0, 0, "Term schedule: how it works", formats.title)
+    for offset, line in enumerate(HOW_IT_WORKS, start=1):
+        sheet.write_string(offset, 0, line)
+    top = len(HOW_IT_WORKS) + 2
+    for col, title in enumerate(("column", "required", "meaning", "format", "example")):
+        sheet.write_string(top, col, title, formats.table_header)
+    for row, column in enumerate(TEMPLATE_COLUMNS, start=top + 1):
+        info = COLUMN_HELP[column]
+        sheet.write_string(row, 0, column, formats.wrap_bold)
+        sheet.write_string(row, 1, info.required, formats.wrap)
+        sheet.write_string(row, 2, info.meaning, formats.wrap)
+        sheet.write_string(row, 3, info.format, formats.wrap)
+        sheet.write_string(row, 4, info.example, formats.wrap)
+    sheet.freeze_panes(top + 1, 0)
+
+
+def _write_example(sheet: Any, formats: _Formats) -> None:
+    _write_header(sheet, formats)
+    for row, values in enumerate(EXAMPLE_ROWS, start=1):
+        for col, column in enumerate(TEMPLATE_COLUMNS):
+            value = values.get(column)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                sheet.write_boolean(row, col, value)
+            elif isinstance(value, datetime):
+                sheet.write_datetime(row, col, value, formats.datetime)
+            elif isinstance(value, (int, float)):
+                sheet.write_number(row, col, value)
+            else:
+                sheet.write_string(row, col, value, formats.column(column))

@@ -1,0 +1,307 @@
+"""`importer template`: the committed templates, the workbook's contents, and its Example rows."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli
+from importer.columns import ColumnMap, REQUIRED
+from importer.errors import InputError
+from importer.models import SourceRow
+from importer.reader import read_sheet
+from importer.schema import check_row
+from importer.template import (COLUMN_HELP, DATETIME_FORMAT, EXAMPLE_ROWS, FORMATTED_ROWS, LISTS_SHEET,
+                               TEMPLATE_COLUMNS, TEXT_COLUMNS, input_message, timezone_names,
+                               write_template)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+EXPECTED_COLUMNS = (
+    "row_id", "userId", "contextId", "domain", "courseId", "topic", "type", "start_time", "duration",
+    "timezone", "agenda", "password", "recurrence_type", "repeat_interval", "weekly_days", "monthly_day",
+    "monthly_week", "monthly_week_day", "end_times", "end_date_time", "settings.host_video",
+    "settings.participant_video", "settings.join_before_host", "settings.jbh_time", "settings.mute_upon_entry",
+    "settings.waiting_room", "settings.auto_recording", "settings.alternative_hosts", "settings.approval_type",
+    "settings.audio", "settings.meeting_authentication",
+)
+
+
+@pytest.fixture(scope="module")
+def xlsx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "term-schedule.xlsx"
+    write_template(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def workbook(xlsx: Path) -> Any:
+    return openpyxl.load_workbook(xlsx)
+
+
+def _validations(sheet: Any) -> dict[str, Any]:
+    """Data validations of the data rows, keyed by the header of the column they cover."""
+    found: dict[str, Any] = {}
+    for validation in sheet.data_validations.dataValidation:
+        for cell_range in validation.sqref.ranges:
+            if cell_range.min_row == 2:
+                assert cell_range.min_col == cell_range.max_col
+                found[TEMPLATE_COLUMNS[cell_range.min_col - 1]] = validation
+    return found
+
+
+def _header_prompts(sheet: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for validation in sheet.data_validations.dataValidation:
+        for cell_range in validation.sqref.ranges:
+            if cell_range.min_row == cell_range.max_row == 1 and validation.prompt:
+                found[TEMPLATE_COLUMNS[cell_range.min_col - 1]] = validation.prompt
+    return found
+
+
+# --- (1) the committed templates never drift ------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["term-schedule.xlsx", "term-schedule.csv"])
+def test_committed_template_is_what_write_template_writes(tmp_path: Path, name: str) -> None:
+    fresh = tmp_path / name
+    write_template(fresh)
+    committed = TEMPLATES / name
+    assert committed.exists(), f"templates/{name} is missing; run: importer template templates/{name}"
+    assert _contents(committed) == _contents(fresh), (
+        f"templates/{name} differs from what `importer template` writes now; "
+        f"run: importer template templates/{name}")
+
+
+def _contents(path: Path) -> object:
+    """What a file says: for a workbook, its unzipped parts (zlib builds may compress differently)."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as archive:
+            return {info.filename: archive.read(info) for info in archive.infolist()}
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["a.xlsx", "a.csv"])
+def test_output_is_the_same_bytes_every_time(tmp_path: Path, name: str) -> None:
+    first, second = tmp_path / "1" / name, tmp_path / "2" / name
+    first.parent.mkdir()
+    second.parent.mkdir()
+    write_template(first)
+    write_template(second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_xlsx_zip_members_have_fixed_timestamps(xlsx: Path) -> None:
+    with zipfile.ZipFile(xlsx) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    assert "2026-01-01T00:00:00Z" in core
+
+
+# --- (2) the workbook --------------------------------------------------------------------------
+
+
+def test_column_list_is_the_documented_order() -> None:
+    assert TEMPLATE_COLUMNS == EXPECTED_COLUMNS
+    assert len(set(TEMPLATE_COLUMNS)) == len(TEMPLATE_COLUMNS)
+
+
+def test_headers_are_canonical_names_the_importer_matches() -> None:
+    columns = ColumnMap.build(TEMPLATE_COLUMNS)
+    assert set(columns.index) == set(TEMPLATE_COLUMNS)
+    assert all(columns.index[name] == position for position, name in enumerate(TEMPLATE_COLUMNS))
+
+
+def test_sheets_and_header(workbook: Any) -> None:
+    assert workbook.sheetnames == ["Schedule", "Help", "Example", LISTS_SHEET]
+    assert workbook.active.title == "Schedule"
+    assert [sheet.sheet_state for sheet in workbook.worksheets] == ["visible", "visible", "visible", "hidden"]
+    schedule = workbook["Schedule"]
+    assert tuple(cell.value for cell in schedule[1]) == TEMPLATE_COLUMNS
+    assert schedule.freeze_panes == "A2"
+    assert all(value is None for row in schedule.iter_rows(min_row=2, values_only=True) for value in row)
+
+
+def test_data_validations(workbook: Any) -> None:
+    rules = _validations(workbook["Schedule"])
+    zones = timezone_names()
+    assert (rules["type"].type, rules["type"].formula1) == ("list", '"1,2,3,8"')
+    assert rules["timezone"].type == "list"
+    assert rules["timezone"].formula1 == f"{LISTS_SHEET}!$A$1:$A${len(zones)}"
+    assert (rules["duration"].type, rules["duration"].operator, rules["duration"].formula1) == ("whole", "greaterThan", "0")
+    assert (rules["topic"].type, rules["topic"].operator, rules["topic"].formula1) == ("textLength", "lessThanOrEqual", "200")
+    assert (rules["recurrence_type"].type, rules["recurrence_type"].formula1) == ("list", '"1,2,3"')
+    end_times = rules["end_times"]
+    assert (end_times.type, end_times.formula1, end_times.formula2) == ("whole", "1", "50")
+    expected_lists = {
+        "settings.auto_recording": '"local,cloud,none"', "settings.audio": '"both,telephony,voip"',
+        "settings.jbh_time": '"0,5,10"', "settings.approval_type": '"0,1,2"',
+    }
+    for name in ("host_video", "participant_video", "join_before_host", "mute_upon_entry", "waiting_room",
+                 "meeting_authentication"):
+        expected_lists[f"settings.{name}"] = '"TRUE,FALSE"'
+    for column, formula in expected_lists.items():
+        assert (rules[column].type, rules[column].formula1) == ("list", formula), column
+    for column, rule in rules.items():
+        assert rule.showErrorMessage and rule.allow_blank, column
+        (cells,) = rule.sqref.ranges  # one range: the whole column below the header
+        assert (cells.min_row, cells.max_row) == (2, 1_048_576), column
+
+
+def test_timezone_list_sheet(workbook: Any) -> None:
+    zones = timezone_names()
+    assert zones == sorted(zones)
+    assert {"UTC", "America/New_York", "Europe/London", "Asia/Kolkata"} <= set(zones)
+    assert "localtime" not in zones
+    lists = workbook[LISTS_SHEET]
+    assert [row[0] for row in lists.iter_rows(values_only=True)] == zones
+
+
+def test_every_header_cell_has_an_input_message(workbook: Any) -> None:
+    prompts = _header_prompts(workbook["Schedule"])
+    assert set(prompts) == set(TEMPLATE_COLUMNS)
+    for column, prompt in prompts.items():
+        assert prompt == input_message(column)
+        assert 0 < len(prompt) <= 255, column
+
+
+def test_identifier_and_date_columns_are_formatted(workbook: Any) -> None:
+    schedule = workbook["Schedule"]
+    for name in ("row_id", "userId", "contextId", "domain", "courseId"):
+        assert name in TEXT_COLUMNS
+    for name in TEXT_COLUMNS:
+        col = TEMPLATE_COLUMNS.index(name) + 1
+        for row in (2, FORMATTED_ROWS // 2, FORMATTED_ROWS + 1):
+            assert schedule.cell(row, col).number_format == "@", (name, row)
+    start = TEMPLATE_COLUMNS.index("start_time") + 1
+    assert schedule.cell(2, start).number_format == DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
+    assert schedule.cell(FORMATTED_ROWS + 1, start).number_format == DATETIME_FORMAT
+
+
+def test_help_sheet_documents_every_column(workbook: Any) -> None:
+    rows = list(workbook["Help"].iter_rows(values_only=True))
+    assert "how it works" in rows[0][0].lower()
+    assert rows[1][0] and "Schedule" in rows[1][0]
+    header_at = next(i for i, row in enumerate(rows) if row[:5] == ("column", "required", "meaning", "format", "example"))
+    table = {row[0]: row for row in rows[header_at + 1:] if row[0]}
+    assert list(table) == list(TEMPLATE_COLUMNS)
+    for column, (_, required, meaning, form, example) in table.items():
+        assert meaning and form and example, column
+        if column in REQUIRED:
+            assert required.startswith("yes"), column
+        else:
+            assert required.startswith("no"), column
+    assert table["start_time"][1] == "yes, for types 2 and 8"
+    assert set(COLUMN_HELP) == set(TEMPLATE_COLUMNS)
+
+
+# --- (3) the Example rows validate clean ----------------------------------------------------
+
+
+def test_example_sheet_rows(workbook: Any) -> None:
+    example = workbook["Example"]
+    rows = list(example.iter_rows(values_only=True))
+    assert tuple(rows[0]) == TEMPLATE_COLUMNS
+    data = [dict(zip(TEMPLATE_COLUMNS, row)) for row in rows[1:]]
+    assert 4 <= len(data) <= 6
+    assert any(r["type"] == 8 and r["weekly_days"] == "2,4,6" for r in data)
+    assert any(r["type"] == 8 and r["weekly_days"] == "3,5" for r in data)
+    assert any(r["type"] == 2 for r in data)
+    for r in data:
+        assert r["domain"] == "canvas.example.edu"
+        assert isinstance(r["courseId"], str)
+        assert len(r["contextId"]) == 40 and int(r["contextId"], 16) >= 0
+        assert isinstance(r["start_time"], datetime) and r["start_time"].year == 2027
+    assert example.freeze_panes == "A2"
+
+
+def test_example_rows_validate_clean(workbook: Any, tmp_path: Path) -> None:
+    copy = openpyxl.Workbook()
+    sheet = copy.active
+    for values in workbook["Example"].iter_rows(values_only=True):
+        sheet.append(list(values))
+    source = tmp_path / "example.xlsx"
+    copy.save(source)
+    output = tmp_path / "example.result.xlsx"
+    result = CliRunner().invoke(cli, ["validate", str(source), "-o", str(output)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result_rows = list(openpyxl.load_workbook(output).worksheets[0].iter_rows(values_only=True))
+    status = result_rows[0].index("import_status")
+    assert len(result_rows) == 1 + len(EXAMPLE_ROWS)
+    assert [row[status] for row in result_rows[1:]] == ["valid"] * len(EXAMPLE_ROWS)
+
+
+def test_example_rows_have_no_warnings() -> None:
+    """Checked at a fixed moment, so the 2027 dates are never 'in the past' here."""
+    columns = ColumnMap.build(TEMPLATE_COLUMNS)
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    for number, values in enumerate(EXAMPLE_ROWS, start=2):
+        row = SourceRow(number, tuple(values.get(name) for name in TEMPLATE_COLUMNS))
+        check = check_row(columns, row, now=now)
+        assert check.request is not None and not check.problems, [p.describe() for p in check.problems]
+
+
+# --- (4) the CSV ----------------------------------------------------------------------------
+
+
+def test_csv_template_is_the_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "term-schedule.csv"
+    write_template(path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw == b"\xef\xbb\xbf" + ",".join(TEMPLATE_COLUMNS).encode() + b"\r\n"
+    with pytest.raises(InputError, match="header row but no data rows"):
+        read_sheet(path)
+    # The same header with one row under it is read as the template's columns.
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerow(["x"] * len(TEMPLATE_COLUMNS))
+    assert read_sheet(path).headers == TEMPLATE_COLUMNS
+
+
+# --- (5) errors and atomic writing ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["x.pdf", "x", "x.xls"])
+def test_unsupported_suffix_is_one_line_exit_2(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    result = CliRunner().invoke(cli, ["template", str(target)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and ".xlsx or .csv" in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_folder_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["template", str(tmp_path / "nope" / "t.xlsx")])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "no such folder" in result.output
+
+
+def test_template_command_writes_and_replaces_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "term.xlsx"
+    target.write_bytes(b"old")
+    result = CliRunner().invoke(cli, ["template", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"Template written: {target}" in result.output
+    assert zipfile.is_zipfile(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["term.xlsx"]  # no temporary file left behind
+
+
+def test_write_failure_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importer.template as template
+
+    def refuse(source: Any, destination: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(template.os, "replace", refuse)
+    with pytest.raises(InputError, match="cannot write the template"):
+        write_template(tmp_path / "term.csv")
+    assert list(tmp_path.iterdir()) == []
