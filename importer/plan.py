@@ -116,6 +116,10 @@ def _decide_group(members: list[Step], entry: MeetingEntry | None, journal: Jour
     group_meeting = entry.meeting_id if entry and entry.meeting_id else None
     if group_meeting is None:
         group_meeting = next((m.check.prior.meeting_id for m in members if m.check.prior.meeting_id), None)
+    # A fed-back sheet's statuses speak for the whole group, as the journal's entry does: a row added
+    # beside a created or unknown one is the same meeting, and creating it could make a second one.
+    made = next((m for m in members if m.check.prior.status in (Status.CREATED, Status.ASSOCIATED)), None)
+    maybe = next((m for m in members if m.check.prior.status == Status.UNKNOWN), None)
     leader: Step | None = None
     for step in members:
         prior = step.check.prior
@@ -127,10 +131,22 @@ def _decide_group(members: list[Step], entry: MeetingEntry | None, journal: Jour
             step.outcome = Outcome(Status(prior.status) if prior.status in (Status.CREATED, Status.ASSOCIATED)
                                    else Status.CREATED, None, None,
                                    "created by an earlier run (no meeting id was returned)")
-        elif not retry_unknown and ((entry and entry.state == "unknown") or prior.status == Status.UNKNOWN):
+        elif made is not None:
             step.action = Action.SETTLED
-            reason = (entry.error_message if entry and entry.state == "unknown" else prior.error_message)
-            step.outcome = Outcome(Status.UNKNOWN, None, (entry.error_code if entry else prior.error_code),
+            row = made.check.row.row_number
+            step.outcome = Outcome(Status.UNKNOWN, None, None, with_step(
+                f"the same meeting as row {row}, which an earlier run created without returning its id",
+                f"find the meeting in Zoom, put its id in row {row}'s meeting_id, then run again"))
+        elif not retry_unknown and ((entry and entry.state == "unknown") or maybe is not None):
+            step.action = Action.SETTLED
+            if entry and entry.state == "unknown":
+                reason, code = entry.error_message, entry.error_code
+            elif prior.status == Status.UNKNOWN:
+                reason, code = prior.error_message, prior.error_code
+            else:
+                assert maybe is not None
+                reason, code = f"the same meeting as row {maybe.check.row.row_number}, whose answer was lost", None
+            step.outcome = Outcome(Status.UNKNOWN, None, code,
                                    with_step(_strip_step(reason) or "an earlier run lost this request's answer",
                                              UNKNOWN_STEP))
         elif leader is None:

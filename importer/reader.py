@@ -149,8 +149,23 @@ def _looks_like_text(path: Path) -> bool:
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     text = _decode(path.read_bytes(), path)
     delimiter = _detect_delimiter(text)
+    _refuse_unclosed_quote(text, delimiter, path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     return _number_csv_rows(reader, path)
+
+
+def _refuse_unclosed_quote(text: str, delimiter: str, path: Path) -> None:
+    """The lenient parser runs a quote left open to the end of the file, silently folding
+    every later row into one cell; only strict mode reports it."""
+    row_number = 0
+    try:
+        for row_number, _ in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                                                  strict=True), start=1):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputError(f'{path}: row {row_number + 1} opens a quote (") that is never closed; '
+                             "close or remove it and save the CSV again") from exc
 
 
 def _number_csv_rows(reader: Iterable[list[str]], path: Path) -> Iterator[tuple[int, list[Any]]]:

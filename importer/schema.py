@@ -33,6 +33,7 @@ REPEAT_MAX = {1: 90, 2: 12, 3: 3}  # daily: 90 days, weekly: 12 weeks, monthly: 
 PASSWORD_RE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
 EMAIL_RE = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 EXCEL_EPOCH = datetime(1899, 12, 30)
+MIN_YEAR, MAX_YEAR = 1900, 2999
 UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt"}
 
 
@@ -193,8 +194,10 @@ def _start_text(ctx: _RowContext, start: datetime, zone: str | None) -> str:
         text = start.strftime("%Y-%m-%dT%H:%M:%S")
         moment = None
         if zone is None:
-            ctx.problem("timezone", "missing-value",
-                        "no timezone: Zoom will read start_time in the host account's timezone", warning=True)
+            if not ctx.has("timezone"):  # an unreadable timezone is reported by its own problem
+                ctx.problem("timezone", "missing-value",
+                            "no timezone: Zoom will read start_time in the host account's timezone",
+                            warning=True)
         else:
             moment = _localise(ctx, start, zone)
     if moment is not None and moment < ctx.now and not _series_still_running(ctx):
@@ -280,8 +283,10 @@ def _recurrence(ctx: _RowContext, meeting_type: int | None, zone: str | None) ->
         elif not any(ctx.has(n) for n in ("monthly_day", "monthly_week", "monthly_week_day")):
             ctx.problem("monthly_day", "missing-value",
                         "monthly recurrence needs monthly_day, or monthly_week with monthly_week_day")
-        else:
-            ctx.problem("monthly_week", "missing-value", "monthly_week and monthly_week_day go together")
+        elif ctx.has("monthly_week") != ctx.has("monthly_week_day"):
+            # Only when one of the pair is empty: an unreadable cell already has its own problem.
+            missing = "monthly_week_day" if ctx.has("monthly_week") else "monthly_week"
+            ctx.problem(missing, "missing-value", "monthly_week and monthly_week_day go together")
     elif any(v is not None for v in (monthly_day, monthly_week, monthly_week_day)):
         ctx.problem("monthly_day", "not-applicable", "monthly_* columns apply only to monthly recurrence (type 3)")
     end_times = ctx.get("end_times", to_positive_int)
@@ -371,7 +376,10 @@ def to_int(value: Cell) -> int:
         raise _Invalid("type-error", f"expected a whole number, found {value}")
     text = str(value).strip()
     if re.fullmatch(r"[+-]?\d+(\.0+)?", text):
-        return int(float(text))
+        try:  # not int(float(text)): that loses digits past 2**53 and overflows on long text
+            return int(text.split(".")[0])
+        except ValueError:  # more digits than Python converts
+            pass
     raise _Invalid("type-error", f"expected a whole number, found '{text}'")
 
 
@@ -453,11 +461,13 @@ def to_weekdays(value: Cell) -> str:
         parts = [p for p in re.split(r"[,;/\s]+", to_text(value)) if p]
     days: list[int] = []
     for part in parts:
-        if not part.isdigit() or not 1 <= int(part) <= 7:
+        if not (part.isdecimal() and len(part) <= 2 and 1 <= int(part) <= 7):
             raise _Invalid("out-of-range",
                            f"weekly_days are numbers 1-7 (1 = Sunday) separated by commas; found '{value}'")
         if int(part) not in days:
             days.append(int(part))
+    if not days:
+        raise _Invalid("out-of-range", f"weekly_days are numbers 1-7 (1 = Sunday) separated by commas; found '{value}'")
     return ",".join(str(d) for d in sorted(days))
 
 
@@ -506,8 +516,20 @@ def to_end_date_time(value: Cell, zone: str | None, date_order: DateOrder | None
 
 def to_datetime(value: Cell, date_order: DateOrder | None) -> datetime:
     """A start time from an Excel date cell, an Excel serial number, or text."""
+    moment = _to_datetime(value, date_order)
+    # Also keeps timezone arithmetic away from datetime's limits (years 1 and 9999 overflow).
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise _Invalid("out-of-range",
+                       f"'{value}': year {moment.year} is not a plausible meeting date; check the year")
+    # Round, not truncate: Excel stores a time as a fraction of a day, so 10:00 can arrive as 09:59:59.999.
+    if moment.microsecond >= 500_000:
+        moment += timedelta(seconds=1)
+    return moment.replace(microsecond=0)
+
+
+def _to_datetime(value: Cell, date_order: DateOrder | None) -> datetime:
     if isinstance(value, datetime):
-        return value.replace(microsecond=0)
+        return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     if isinstance(value, time):
@@ -516,7 +538,7 @@ def to_datetime(value: Cell, date_order: DateOrder | None) -> datetime:
         raise _Invalid("type-error", f"expected a date and time, found {value}")
     if isinstance(value, (int, float)):
         if 20000 < value < 80000:  # an Excel serial date whose cell lost its date format
-            return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)
+            return EXCEL_EPOCH + timedelta(days=float(value))
         raise _Invalid("type-error", f"expected a date and time, found the number {value}")
     return _parse_datetime_text(str(value).strip(), date_order)
 
@@ -570,4 +592,7 @@ def _offset(text: str) -> timezone:
         return timezone.utc
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise _Invalid("format-error", f"'{text}' is not a UTC offset; write e.g. +02:00 or Z")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
