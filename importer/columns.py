@@ -6,6 +6,7 @@ Headers match case-insensitively, ignoring spaces, `_`, `-` and non-breaking spa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -19,12 +20,16 @@ RECURRENCE_FIELDS = (
     "recurrence_type", "repeat_interval", "weekly_days", "monthly_day", "monthly_week",
     "monthly_week_day", "end_times", "end_date_time",
 )
+#: Timetable columns: days, time and term dates that build a weekly series (see timetable.py).
+TIMETABLE_FIELDS = ("days", "time", "first_day", "last_day")
 SETTINGS = (
     "host_video", "participant_video", "join_before_host", "jbh_time", "mute_upon_entry",
     "waiting_room", "auto_recording", "alternative_hosts", "approval_type", "audio",
     "meeting_authentication",
 )
 REQUIRED = ("userId", "contextId", "domain", "topic", "type", "start_time")
+#: With the timetable columns, type and start_time follow from them.
+REQUIRED_WITH_TIMETABLE = ("userId", "contextId", "domain", "topic")
 #: Columns holding identifiers: always text in and out (396 -> "396", never 396.0).
 IDENTIFIERS = ("row_id", "userId", "contextId", "domain", "courseId", "meeting_id")
 
@@ -35,14 +40,19 @@ ALIASES = {
     "meetingtopic": "topic", "meetingtype": "type", "start": "start_time",
     "durationminutes": "duration", "timezoneid": "timezone", "tz": "timezone",
     "id": "row_id", "rowid": "row_id",
+    "meetingdays": "days", "weekdays": "days", "classdays": "days", "classtime": "time",
+    "meetingtime": "time", "times": "time", "firstclass": "first_day", "termstart": "first_day",
+    "startdate": "first_day", "lastclass": "last_day", "termend": "last_day", "enddate": "last_day",
 }
 
 
 def normalise(header: str) -> str:
+    """Lower case without spaces, `_`, `-` or a trailing unit in brackets: "Duration (minutes)"."""
+    header = re.sub(r"\s*[(\[][^()\[\]]*[)\]]\s*$", "", header)
     return "".join(ch for ch in header.lower() if ch not in " _-\u00a0\t")
 
 
-_CANONICAL = {normalise(name): name for name in FIELDS + RECURRENCE_FIELDS + RESULT_COLUMNS}
+_CANONICAL = {normalise(name): name for name in FIELDS + RECURRENCE_FIELDS + TIMETABLE_FIELDS + RESULT_COLUMNS}
 _CANONICAL.update(ALIASES)
 _SETTINGS = {normalise(name): name for name in SETTINGS}
 
@@ -50,8 +60,8 @@ _SETTINGS = {normalise(name): name for name in SETTINGS}
 def canonical_name(header: str) -> str | None:
     """The canonical field for a header, `settings.<name>` for settings, or None if unknown."""
     key = normalise(header)
-    if key.startswith("settings."):
-        setting = _SETTINGS.get(key.removeprefix("settings."))
+    if key.startswith("settings"):  # "settings.waiting_room", or "Settings Waiting Room"
+        setting = _SETTINGS.get(key.removeprefix("settings").lstrip(".:"))
         return f"settings.{setting}" if setting else None
     if key in _CANONICAL:
         return _CANONICAL[key]
@@ -79,7 +89,8 @@ class ColumnMap:
                     f"{path}: columns '{first}' and '{header}' both mean {name}; delete or rename one"
                 )
             index[name] = position
-        missing = [name for name in REQUIRED if name not in index]
+        timetable = all(name in index for name in TIMETABLE_FIELDS)
+        missing = [name for name in (REQUIRED_WITH_TIMETABLE if timetable else REQUIRED) if name not in index]
         if missing:
             found = ", ".join(h for h in headers if h) or "none"
             raise InputError(

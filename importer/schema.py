@@ -12,8 +12,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from .columns import ColumnMap, SETTINGS
+from .columns import SETTINGS, TIMETABLE_FIELDS, ColumnMap
 from .models import Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
+from .timetable import expand, parse_days, parse_time_range
 
 DateOrder = Literal["DMY", "MDY"]
 
@@ -71,8 +72,18 @@ class _RowContext:
     date_order: DateOrder | None
     now: datetime
     problems: list[Problem] = field(default_factory=list)
+    #: Values the timetable columns supply for API columns the sheet left empty.
+    derived: dict[str, Cell] = field(default_factory=dict)
+    #: The row uses timetable columns: their problems stand in for the API columns they replace.
+    timetable: bool = False
 
     def cell(self, name: str) -> Cell:
+        position = self.columns.index.get(name)
+        value = None if position is None else self.row.cells[position]
+        return self.derived.get(name) if value is None else value
+
+    def written(self, name: str) -> Cell:
+        """The cell as the coordinator wrote it, ignoring derived values."""
         position = self.columns.index.get(name)
         return None if position is None else self.row.cells[position]
 
@@ -108,6 +119,7 @@ def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | Non
     domain = ctx.get("domain", to_domain, required=True)
     course_id = ctx.get("courseId", to_identifier)
     row_id = ctx.get("row_id", to_identifier)
+    _timetable(ctx)
     info = _meeting_info(ctx)
     request = None
     if not any(not p.warning for p in ctx.problems):
@@ -144,13 +156,15 @@ def _meeting_info(ctx: _RowContext) -> dict[str, Any]:
         if len(topic) > 200:
             ctx.problem("topic", "too-long", f"topic has {len(topic)} characters; Zoom allows at most 200")
         info["topic"] = topic
-    meeting_type = ctx.get("type", to_meeting_type, required=True)
+    meeting_type = ctx.get("type", to_meeting_type, required=not ctx.timetable)
     if meeting_type is not None:
         info["type"] = meeting_type
     zone = ctx.get("timezone", to_timezone)
     start = ctx.get("start_time", to_start_time, ctx.date_order)
     if meeting_type in (2, 8):
         if not ctx.has("start_time"):
+            if ctx.timetable:
+                return info  # the timetable columns could not give a start: their problem says why
             ctx.problem("start_time", "missing-value",
                         f"a type {meeting_type} meeting needs a start_time (without it Zoom makes an instant meeting)")
         elif start is not None:
@@ -302,6 +316,88 @@ def _recurrence(ctx: _RowContext, meeting_type: int | None, zone: str | None) ->
     return recurrence
 
 
+def _timetable(ctx: _RowContext) -> None:
+    """days/time/first_day/last_day -> the type 8 weekly series they describe (timetable.py).
+
+    Derived values fill the API columns left empty; API columns also filled in must agree.
+    """
+    present = [name for name in TIMETABLE_FIELDS if ctx.has(name)]
+    if not present:
+        return
+    ctx.timetable = True
+    for name in TIMETABLE_FIELDS:
+        if name not in present:
+            ctx.problem(name, "missing-value",
+                        f"{name} is empty: the timetable columns days, time, first_day and last_day go together")
+    zone = ctx.get("timezone", to_timezone)
+    if zone is None and not ctx.has("timezone"):
+        ctx.problem("timezone", "missing-value",
+                    "timetable rows need a timezone (e.g. America/New_York) to place the classes")
+    days = ctx.get("days", _via(parse_days))
+    times = ctx.get("time", _via(parse_time_range))
+    first = ctx.get("first_day", to_day, ctx.date_order)
+    last = ctx.get("last_day", to_day, ctx.date_order)
+    if zone is None or days is None or times is None or first is None or last is None:
+        return
+    try:
+        series = expand(days, times[0], times[1], first, last, zone)
+    except ValueError as exc:
+        ctx.problem("last_day", "out-of-range", str(exc))
+        return
+    derived: dict[str, Any] = {
+        "type": 8, "start_time": series.start, "duration": series.duration, "recurrence_type": 2,
+        "repeat_interval": 1, "weekly_days": series.weekly_days, "end_date_time": series.end_date_time,
+    }
+    conflicts = False
+    for name, value in derived.items():
+        if value is None or ctx.written(name) is None or _agrees(ctx, name, value, zone):
+            continue
+        conflicts = True
+        sources = ", ".join(ctx.columns.header(n) for n in TIMETABLE_FIELDS)
+        ctx.problem(name, "conflict",
+                    f"{ctx.columns.header(name)} '{ctx.written(name)}' disagrees with the timetable columns "
+                    f"({sources}), which give {_shown(value)}; clear one of them")
+    if ctx.has("end_times"):
+        conflicts = True
+        ctx.problem("end_times", "conflict",
+                    f"end_times conflicts with {ctx.columns.header('last_day')}, which sets the end; clear end_times")
+    if not conflicts:  # a row in conflict is invalid already: deriving more would only add noise
+        ctx.derived.update({name: value for name, value in derived.items()
+                            if value is not None and ctx.written(name) is None})
+
+
+def _via(parse: Any) -> Any:
+    def convert(value: Cell) -> Any:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise _Invalid("format-error", str(exc)) from None
+    return convert
+
+
+def _agrees(ctx: _RowContext, name: str, derived: Any, zone: str) -> bool:
+    """Whether a written API cell means the same as the timetable's value (unreadable: judged later)."""
+    written = ctx.written(name)
+    converters: dict[str, Any] = {
+        "type": to_meeting_type, "duration": to_positive_int, "repeat_interval": to_positive_int,
+        "recurrence_type": lambda v: to_choice(v, (1, 2, 3)), "weekly_days": to_weekdays,
+        "start_time": lambda v: to_start_time(v, ctx.date_order).replace(tzinfo=None),
+        "end_date_time": lambda v: to_end_date_time(v, zone, ctx.date_order),
+    }
+    try:
+        return bool(converters[name](written) == derived)
+    except _Invalid:
+        return True
+
+
+def _shown(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)
+
+
+def to_day(value: Cell, date_order: DateOrder | None) -> date:
+    return to_datetime(value, date_order).date()
+
+
 def _settings(ctx: _RowContext) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for name in SETTINGS:
@@ -435,7 +531,8 @@ _ZONES: dict[str, str] | None = None
 def _zone_lookup() -> dict[str, str]:
     global _ZONES
     if _ZONES is None:
-        _ZONES = {name.lower(): name for name in available_timezones()}
+        # "localtime" and "Factory" are artefacts of a zone database, not zones Zoom knows.
+        _ZONES = {name.lower(): name for name in available_timezones() - {"localtime", "Factory", "posixrules"}}
     return _ZONES
 
 

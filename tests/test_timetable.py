@@ -71,3 +71,75 @@ def test_end_before_start_and_reversed_dates_are_refused():
         expand([0], time(10), time(9), date(2027, 1, 4), date(2027, 2, 1), "UTC")
     with pytest.raises(ValueError, match="before first_day"):
         expand([0], time(10), None, date(2027, 2, 4), date(2027, 1, 1), "UTC")
+
+
+# --- through the schema: timetable columns build the request, or say what disagrees ----------
+
+from datetime import datetime  # noqa: E402
+
+from importer.columns import ColumnMap  # noqa: E402
+from importer.models import SourceRow  # noqa: E402
+from importer.schema import check_row  # noqa: E402
+
+TIMETABLE_HEADERS = ("User ID", "Context ID", "Domain", "Course ID", "Topic", "Days", "Time", "First Day",
+                     "Last Day", "Timezone", "Type", "Start Time", "Duration", "End Times")
+NOW = datetime(2026, 11, 1)
+
+
+def timetable_row(**cells):
+    values = {"User ID": "host@x.edu", "Context ID": "ctx", "Domain": "canvas.x.edu", "Course ID": 396,
+              "Topic": "BIO 101", "Days": "Mon Wed Fri", "Time": "10:00-10:50", "First Day": "2027-01-10",
+              "Last Day": datetime(2027, 3, 26), "Timezone": "America/New_York"}
+    values.update(cells)
+    columns = ColumnMap.build(TIMETABLE_HEADERS)
+    row = SourceRow(2, tuple(values.get(h) for h in TIMETABLE_HEADERS))
+    from datetime import timezone
+    return check_row(columns, row, now=NOW.replace(tzinfo=timezone.utc))
+
+
+def test_timetable_row_becomes_a_weekly_type_8_request():
+    check = timetable_row()
+    assert check.problems == ()
+    assert check.request is not None
+    assert check.request.meeting_info == {
+        "topic": "BIO 101", "type": 8, "start_time": "2027-01-11T10:00:00", "duration": 50,
+        "timezone": "America/New_York",
+        "recurrence": {"type": 2, "repeat_interval": 1, "weekly_days": "2,4,6",
+                       "end_date_time": "2027-03-27T03:59:00Z"},
+    }
+
+
+def test_timetable_columns_alone_satisfy_the_required_columns():
+    columns = ColumnMap.build(("User ID", "Context ID", "Domain", "Topic", "Days", "Time", "First Day", "Last Day"))
+    assert "type" not in columns.index and "start_time" not in columns.index
+
+
+def test_explicit_columns_that_agree_are_accepted():
+    check = timetable_row(**{"Type": 8, "Start Time": datetime(2027, 1, 11, 10, 0), "Duration": 50})
+    assert check.problems == ()
+
+
+def test_explicit_columns_that_disagree_name_both():
+    check = timetable_row(**{"Start Time": "2027-01-12 10:00", "Duration": 60, "Type": 2})
+    assert [(p.column, p.code) for p in check.problems] == [
+        ("Type", "conflict"), ("Start Time", "conflict"), ("Duration", "conflict")]
+    assert "Days, Time, First Day, Last Day" in check.problems[1].message
+    assert "2027-01-11 10:00" in check.problems[1].message
+    assert check.request is None
+
+
+def test_too_many_classes_is_invalid_with_the_count():
+    check = timetable_row(**{"Days": "MTWRF", "Last Day": "2027-04-30"})
+    assert [(p.column, p.code) for p in check.problems] == [("Last Day", "out-of-range")]
+    assert check.problems[0].message.startswith("80 classes from 2027-01-10 to 2027-04-30")
+
+
+def test_partial_timetable_and_missing_timezone_are_named():
+    check = timetable_row(**{"Time": None, "Timezone": None})
+    assert [(p.column, p.code) for p in check.problems] == [
+        ("Time", "missing-value"), ("Timezone", "missing-value")]
+
+
+def test_end_times_conflicts_with_last_day():
+    check = timetable_row(**{"End Times": 12})
+    assert [(p.column, p.code) for p in check.problems] == [("End Times", "conflict")]
