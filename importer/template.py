@@ -4,9 +4,15 @@
 
 The .xlsx has four sheets: "Schedule" (the header row, ready to fill in: drop-downs and
 range checks that follow `schema.py`'s rules, an input message on every header cell,
-identifier columns stored as text, start times formatted as date-times), "Help" (every
-column explained), "Example" (filled rows that validate clean) and a hidden "Lists"
-sheet feeding the timezone drop-down. The .csv is the header row alone (UTF-8 with BOM).
+identifier, days and time columns stored as text, term dates formatted as dates, start
+times as date-times), "Help" (every column explained, the timetable way first), "Example"
+(filled rows that validate clean: timetable rows first, then explicit API rows) and a
+hidden "Lists" sheet feeding the timezone drop-down. The .csv is the header row alone
+(UTF-8 with BOM).
+
+The timetable columns (days, time, first_day, last_day; see timetable.py) come right after
+topic: with timezone they are the easiest way to describe a weekly class, so the template
+puts them before type, start_time and the recurrence columns they replace.
 
 The output is deterministic, byte for byte: fixed document dates, XlsxWriter's fixed zip
 timestamps (in-memory mode), and fixed data, so the copies committed under `templates/`
@@ -21,17 +27,24 @@ import io
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
-from .columns import FIELDS, IDENTIFIERS, RECURRENCE_FIELDS, REQUIRED, SETTINGS
+from .columns import (FIELDS, IDENTIFIERS, RECURRENCE_FIELDS, REQUIRED_WITH_TIMETABLE, SETTINGS,
+                      TIMETABLE_FIELDS)
 from .errors import InputError
 from .schema import BOOLEAN_SETTINGS, CHOICE_SETTINGS, REPEAT_MAX
+from .timetable import MAX_OCCURRENCES
 
-#: The template's columns, in order: the canonical names `columns.py` matches.
-TEMPLATE_COLUMNS: tuple[str, ...] = FIELDS + RECURRENCE_FIELDS + tuple(f"settings.{name}" for name in SETTINGS)
+_AFTER_TOPIC = FIELDS.index("topic") + 1
+#: The template's columns, in order: the canonical names `columns.py` matches. The timetable
+#: columns sit right after topic, before the API columns (type, start_time, ...) they replace.
+TEMPLATE_COLUMNS: tuple[str, ...] = (
+    FIELDS[:_AFTER_TOPIC] + TIMETABLE_FIELDS + FIELDS[_AFTER_TOPIC:] + RECURRENCE_FIELDS
+    + tuple(f"settings.{name}" for name in SETTINGS)
+)
 
 SUFFIXES = (".xlsx", ".csv")
 SCHEDULE_SHEET = "Schedule"
@@ -42,11 +55,18 @@ LISTS_SHEET = "Lists"
 #: Data rows (below the header) whose cells carry the Text / date-time number formats.
 #: The whole column carries them too, for Excel; the cells make it explicit for any reader.
 FORMATTED_ROWS = 2000
-#: Identifier-like columns stored as text, so Excel keeps 00123, long ids and "2,4,6".
-TEXT_COLUMNS = tuple(name for name in TEMPLATE_COLUMNS if name in IDENTIFIERS) + ("password", "weekly_days")
+#: Identifier-like columns stored as text, so Excel keeps 00123, long ids and "2,4,6"; days
+#: and time too, so "10:00-10:50" stays as written (a time cell would also be accepted).
+TEXT_COLUMNS = tuple(name for name in TEMPLATE_COLUMNS if name in IDENTIFIERS) + (
+    "days", "time", "password", "weekly_days")
+DATE_COLUMNS = ("first_day", "last_day")
 DATETIME_COLUMNS = ("start_time", "end_date_time")
 TEXT_FORMAT = "@"
+DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+#: The range Excel's check on first_day/last_day allows (the importer has its own year checks).
+TERM_DATE_MIN = date(2020, 1, 1)
+TERM_DATE_MAX = date(2100, 12, 31)
 #: Fixed document dates: the same bytes every time.
 CREATED = datetime(2026, 1, 1, 0, 0, 0)
 EXCEL_MAX_ROW = 1_048_575  # zero-based
@@ -63,6 +83,7 @@ class ColumnHelp:
 
 
 _BOOLEAN_FORMAT = "TRUE or FALSE (drop-down); empty = the account's default"
+_TIMETABLE_REQUIRED = "no (instead of type/start_time/recurrence)"
 
 COLUMN_HELP: dict[str, ColumnHelp] = {
     "row_id": ColumnHelp(
@@ -80,16 +101,31 @@ COLUMN_HELP: dict[str, ColumnHelp] = {
         "conversations need it).", "text", "48213"),
     "topic": ColumnHelp("yes", "The meeting's title, as students see it.", "text, at most 200 characters",
                         "BIO 101 Principles of Biology: Lecture"),
+    "days": ColumnHelp(
+        _TIMETABLE_REQUIRED, "The days the class meets. With time, first_day, last_day and timezone, "
+        "the importer builds the weekly recurring meeting.",
+        "text: day names or letters, e.g. Mon Wed Fri, MWF, Tu Th, TTh", "Mon Wed Fri"),
+    "time": ColumnHelp(
+        _TIMETABLE_REQUIRED, "When the class starts and ends, in the row's timezone; the end sets the duration.",
+        "text: start-end, 24-hour or AM/PM, e.g. 10:00-10:50 or 2:30 PM - 3:45 PM", "10:00-10:50"),
+    "first_day": ColumnHelp(
+        _TIMETABLE_REQUIRED, "The term's first day. The first class is the first of the days on or after it.",
+        "date yyyy-mm-dd", "2027-01-11"),
+    "last_day": ColumnHelp(
+        _TIMETABLE_REQUIRED, "The term's last day; a class on it is included. Zoom allows at most 50 "
+        "classes in one meeting: split a longer term into two rows.", "date yyyy-mm-dd", "2027-04-30"),
     "type": ColumnHelp(
-        "yes", "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, "
-        "8 recurring with a fixed time (weekly lectures).", "1, 2, 3 or 8 (drop-down)", "8"),
+        "yes, unless days/time/first_day/last_day are filled",
+        "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, "
+        "8 recurring with a fixed time. Timetable rows are type 8 already.", "1, 2, 3 or 8 (drop-down)", "2"),
     "start_time": ColumnHelp(
-        "yes, for types 2 and 8", "When the (first) meeting starts, in the row's timezone.",
+        "yes, for types 2 and 8 (not with days/time)", "When the (first) meeting starts, in the row's timezone.",
         "date and time yyyy-mm-dd hh:mm (an Excel date cell or text; 03/04/2027 is refused as ambiguous)",
         "2027-01-11 09:00"),
     "duration": ColumnHelp("no", "Length in minutes; Zoom uses 60 when empty.", "whole number greater than 0", "50"),
     "timezone": ColumnHelp(
-        "no", "The timezone start_time is in; Zoom uses the host's account timezone when empty.",
+        "no (yes with days/time)", "The timezone time or start_time is in; Zoom uses the host's account "
+        "timezone when empty.",
         "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York"),
     "agenda": ColumnHelp("no", "The meeting's description.", "text, at most 2,000 characters",
                          "Slides and readings are in the course's Modules."),
@@ -139,11 +175,17 @@ COLUMN_HELP: dict[str, ColumnHelp] = {
 }
 
 HOW_IT_WORKS = (
-    "Fill in one row per meeting on the Schedule sheet. The Example sheet shows filled rows; the table below "
-    "explains every column.",
-    "Select a header cell for a note on its column. Dark headers are required columns. An empty cell means "
+    "Fill in one row per class or meeting on the Schedule sheet. The Example sheet shows filled rows; the table "
+    "below explains every column.",
+    "The easiest way: fill days, time, first_day, last_day and timezone (e.g. Mon Wed Fri, 10:00-10:50, "
+    "2027-01-11, 2027-04-30, America/New_York). The importer builds the weekly recurring meeting from them: "
+    "one row for the whole term, not one row per week.",
+    "Then leave type, start_time, duration and the recurrence columns empty (if you fill them too, they must "
+    "agree). Use type, start_time and the recurrence columns only for other kinds of meeting: a one-off "
+    "session (type 2), a daily or monthly series, a series every other week.",
+    f"Zoom allows at most {MAX_OCCURRENCES} classes in one recurring meeting; split a longer term into two rows.",
+    "Select a header cell for a note on its column. Dark headers are always required. An empty cell means "
     "Zoom's default. Columns you add are carried to the result sheet untouched.",
-    "A weekly lecture is one type 8 row (recurrence_type 2, weekly_days), not one row per week.",
     "Check the sheet with `importer validate FILE` (sends nothing), then `importer run FILE` creates each "
     "meeting in Zoom and adds it to its course.",
     "Both write a result sheet: your rows plus import_status, meeting_id, error_code and error_message. Fix "
@@ -162,6 +204,9 @@ def _validations(zone_count: int) -> dict[str, dict[str, Any]]:
     rules: dict[str, dict[str, Any]] = {
         "topic": {"validate": "length", "criteria": "<=", "value": 200,
                   "error_message": "topic is at most 200 characters."},
+        **{column: {"validate": "date", "criteria": "between", "minimum": TERM_DATE_MIN, "maximum": TERM_DATE_MAX,
+                    "error_message": f"{column} is a date, yyyy-mm-dd, e.g. 2027-01-11."}
+           for column in DATE_COLUMNS},
         "type": {"validate": "list", "source": _choices((1, 2, 3, 8)),
                  "error_message": "type is 1 instant, 2 scheduled, 3 recurring (no fixed time), "
                                   "8 recurring (fixed time)."},
@@ -228,29 +273,30 @@ def timezone_names() -> list[str]:
 # --- the Example sheet's rows: valid, in 2027, one course per contextId -------------------
 
 EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
-    {  # a Mon/Wed/Fri lecture for the whole term: one type 8 row, not one row per week
+    # The timetable way first: days, time, first_day, last_day and timezone make the weekly
+    # type 8 meeting; type, start_time, duration and the recurrence columns stay empty.
+    {  # a Mon/Wed/Fri lecture for the whole term (48 classes; Zoom allows 50)
         "row_id": "S27-BIO101-LEC", "userId": "m.okafor@example.edu",
         "contextId": "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1", "domain": "canvas.example.edu",
-        "courseId": "48213", "topic": "BIO 101 Principles of Biology: Lecture", "type": 8,
-        "start_time": datetime(2027, 1, 11, 9, 0), "duration": 50, "timezone": "America/New_York",
-        "agenda": "Slides and readings are in the course's Modules.",
-        "recurrence_type": 2, "repeat_interval": 1, "weekly_days": "2,4,6", "end_times": 45,
+        "courseId": "48213", "topic": "BIO 101 Principles of Biology: Lecture",
+        "days": "Mon Wed Fri", "time": "10:00-10:50", "first_day": date(2027, 1, 11), "last_day": date(2027, 4, 30),
+        "timezone": "America/New_York", "agenda": "Slides and readings are in the course's Modules.",
         "settings.host_video": True, "settings.participant_video": False, "settings.mute_upon_entry": True,
         "settings.waiting_room": True, "settings.auto_recording": "cloud", "settings.audio": "both",
         "settings.meeting_authentication": False,
     },
-    {  # a Tue/Thu lecture that ends on a date, with a TA as alternative host
+    {  # a Tue/Thu afternoon lecture, with a TA as alternative host; the first class is Tuesday the 12th
         "row_id": "S27-CHEM210-LEC", "userId": "r.alvarez@example.edu",
         "contextId": "3f4419a03c2d3d424cf71252898a3aa7783772b0", "domain": "canvas.example.edu",
-        "courseId": "48377", "topic": "CHEM 210 Organic Chemistry: Lecture", "type": 8,
-        "start_time": datetime(2027, 1, 12, 13, 30), "duration": 75, "timezone": "America/Chicago",
-        "recurrence_type": 2, "repeat_interval": 1, "weekly_days": "3,5",
-        "end_date_time": datetime(2027, 4, 29, 23, 59),
+        "courseId": "48377", "topic": "CHEM 210 Organic Chemistry: Lecture",
+        "days": "Tu Th", "time": "2:30 PM - 3:45 PM", "first_day": date(2027, 1, 11), "last_day": date(2027, 4, 30),
+        "timezone": "America/Chicago",
         "settings.host_video": True, "settings.participant_video": True, "settings.join_before_host": True,
         "settings.jbh_time": 5, "settings.mute_upon_entry": True, "settings.waiting_room": False,
         "settings.auto_recording": "local", "settings.alternative_hosts": "ta.chem210@example.edu",
         "settings.audio": "voip",
     },
+    # The explicit API way, for other kinds of meeting.
     {  # a one-off exam review
         "row_id": "S27-BIO101-MIDREV", "userId": "m.okafor@example.edu",
         "contextId": "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1", "domain": "canvas.example.edu",
@@ -365,6 +411,7 @@ class _Formats:
         self.required_header = workbook.add_format({**header, "bg_color": "#1F4E78", "font_color": "#FFFFFF"})
         self.optional_header = workbook.add_format({**header, "bg_color": "#DDEBF7"})
         self.text = workbook.add_format({"num_format": TEXT_FORMAT})
+        self.date = workbook.add_format({"num_format": DATE_FORMAT})
         self.datetime = workbook.add_format({"num_format": DATETIME_FORMAT})
         self.title = workbook.add_format({"bold": True, "font_size": 14})
         self.table_header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
@@ -372,11 +419,14 @@ class _Formats:
         self.wrap_bold = workbook.add_format({"text_wrap": True, "valign": "top", "bold": True})
 
     def header(self, column: str) -> Any:
-        return self.required_header if column in REQUIRED else self.optional_header
+        # Dark: required in every row. type and start_time are not when the timetable columns are used.
+        return self.required_header if column in REQUIRED_WITH_TIMETABLE else self.optional_header
 
     def column(self, column: str) -> Any:
         if column in TEXT_COLUMNS:
             return self.text
+        if column in DATE_COLUMNS:
+            return self.date
         if column in DATETIME_COLUMNS:
             return self.datetime
         return None
@@ -391,6 +441,8 @@ def _width(column: str) -> float:
         return 24
     if column in DATETIME_COLUMNS:
         return 17
+    if column == "time":
+        return 20
     return max(12.0, len(column) + 2.0)
 
 
@@ -448,6 +500,8 @@ def _write_example(sheet: Any, formats: _Formats) -> None:
                 sheet.write_boolean(row, col, value)
             elif isinstance(value, datetime):
                 sheet.write_datetime(row, col, value, formats.datetime)
+            elif isinstance(value, date):
+                sheet.write_datetime(row, col, value, formats.date)
             elif isinstance(value, (int, float)):
                 sheet.write_number(row, col, value)
             else:

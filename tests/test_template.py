@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +14,20 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import cli
-from importer.columns import ColumnMap, REQUIRED
+from importer.columns import REQUIRED, REQUIRED_WITH_TIMETABLE, TIMETABLE_FIELDS, ColumnMap
 from importer.errors import InputError
 from importer.models import SourceRow
 from importer.reader import read_sheet
 from importer.schema import check_row
-from importer.template import (COLUMN_HELP, DATETIME_FORMAT, EXAMPLE_ROWS, FORMATTED_ROWS, LISTS_SHEET,
-                               TEMPLATE_COLUMNS, TEXT_COLUMNS, input_message, timezone_names,
-                               write_template)
+from importer.template import (COLUMN_HELP, DATE_FORMAT, DATETIME_FORMAT, EXAMPLE_ROWS, FORMATTED_ROWS,
+                               HOW_IT_WORKS, LISTS_SHEET, TEMPLATE_COLUMNS, TEXT_COLUMNS, input_message,
+                               timezone_names, write_template)
+from importer.timetable import MAX_OCCURRENCES, expand, parse_days, parse_time_range
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 EXPECTED_COLUMNS = (
-    "row_id", "userId", "contextId", "domain", "courseId", "topic", "type", "start_time", "duration",
+    "row_id", "userId", "contextId", "domain", "courseId", "topic", "days", "time", "first_day", "last_day",
+    "type", "start_time", "duration",
     "timezone", "agenda", "password", "recurrence_type", "repeat_interval", "weekly_days", "monthly_day",
     "monthly_week", "monthly_week_day", "end_times", "end_date_time", "settings.host_video",
     "settings.participant_video", "settings.join_before_host", "settings.jbh_time", "settings.mute_upon_entry",
@@ -110,6 +113,9 @@ def test_xlsx_zip_members_have_fixed_timestamps(xlsx: Path) -> None:
 def test_column_list_is_the_documented_order() -> None:
     assert TEMPLATE_COLUMNS == EXPECTED_COLUMNS
     assert len(set(TEMPLATE_COLUMNS)) == len(TEMPLATE_COLUMNS)
+    # The timetable columns come right after topic, before the API columns they replace.
+    topic = TEMPLATE_COLUMNS.index("topic")
+    assert TEMPLATE_COLUMNS[topic + 1:topic + 5] == TIMETABLE_FIELDS
 
 
 def test_headers_are_canonical_names_the_importer_matches() -> None:
@@ -139,6 +145,12 @@ def test_data_validations(workbook: Any) -> None:
     assert (rules["recurrence_type"].type, rules["recurrence_type"].formula1) == ("list", '"1,2,3"')
     end_times = rules["end_times"]
     assert (end_times.type, end_times.formula1, end_times.formula2) == ("whole", "1", "50")
+    for column in ("first_day", "last_day"):  # Excel date serials of 2020-01-01 and 2100-12-31
+        rule = rules[column]
+        # "between" is Excel's default operator: XlsxWriter leaves it out.
+        assert (rule.type, rule.operator or "between") == ("date", "between"), column
+        assert (rule.formula1, rule.formula2) == ("43831", "73415"), column
+    assert "days" not in rules and "time" not in rules  # the importer reads many spellings: no Excel check
     expected_lists = {
         "settings.auto_recording": '"local,cloud,none"', "settings.audio": '"both,telephony,voip"',
         "settings.jbh_time": '"0,5,10"', "settings.approval_type": '"0,1,2"',
@@ -169,11 +181,19 @@ def test_every_header_cell_has_an_input_message(workbook: Any) -> None:
     for column, prompt in prompts.items():
         assert prompt == input_message(column)
         assert 0 < len(prompt) <= 255, column
+    for column in TIMETABLE_FIELDS:
+        assert prompts[column].startswith("No (instead of type/start_time/recurrence). "), column
+    assert "Mon Wed Fri" in prompts["days"] and "MWF" in prompts["days"]
+    assert "10:00-10:50" in prompts["time"] and "2:30 PM" in prompts["time"]
+    assert prompts["first_day"].endswith("Format: date yyyy-mm-dd.")
+    assert prompts["last_day"].endswith("Format: date yyyy-mm-dd.")
+    assert prompts["type"].startswith("Yes, unless days/time/first_day/last_day are filled. ")
+    assert prompts["userId"].startswith("Required. ")
 
 
 def test_identifier_and_date_columns_are_formatted(workbook: Any) -> None:
     schedule = workbook["Schedule"]
-    for name in ("row_id", "userId", "contextId", "domain", "courseId"):
+    for name in ("row_id", "userId", "contextId", "domain", "courseId", "days", "time"):
         assert name in TEXT_COLUMNS
     for name in TEXT_COLUMNS:
         col = TEMPLATE_COLUMNS.index(name) + 1
@@ -182,12 +202,27 @@ def test_identifier_and_date_columns_are_formatted(workbook: Any) -> None:
     start = TEMPLATE_COLUMNS.index("start_time") + 1
     assert schedule.cell(2, start).number_format == DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
     assert schedule.cell(FORMATTED_ROWS + 1, start).number_format == DATETIME_FORMAT
+    for name in ("first_day", "last_day"):
+        col = TEMPLATE_COLUMNS.index(name) + 1
+        for row in (2, FORMATTED_ROWS + 1):
+            assert schedule.cell(row, col).number_format == DATE_FORMAT == "yyyy-mm-dd", (name, row)
+
+
+def test_dark_headers_are_the_columns_every_row_needs(workbook: Any) -> None:
+    schedule = workbook["Schedule"]
+    dark = {cell.value for cell in schedule[1] if cell.font.b and cell.fill.fgColor.rgb.endswith("1F4E78")}
+    assert dark == set(REQUIRED_WITH_TIMETABLE)
 
 
 def test_help_sheet_documents_every_column(workbook: Any) -> None:
     rows = list(workbook["Help"].iter_rows(values_only=True))
     assert "how it works" in rows[0][0].lower()
     assert rows[1][0] and "Schedule" in rows[1][0]
+    # The timetable way is explained first, before the API columns.
+    assert rows[2][0].startswith("The easiest way: fill days, time, first_day, last_day and timezone")
+    assert "weekly recurring meeting" in rows[2][0]
+    assert "only for other kinds of meeting" in rows[3][0]
+    assert [row[0] for row in rows[1:1 + len(HOW_IT_WORKS)]] == list(HOW_IT_WORKS)
     header_at = next(i for i, row in enumerate(rows) if row[:5] == ("column", "required", "meaning", "format", "example"))
     table = {row[0]: row for row in rows[header_at + 1:] if row[0]}
     assert list(table) == list(TEMPLATE_COLUMNS)
@@ -197,7 +232,14 @@ def test_help_sheet_documents_every_column(workbook: Any) -> None:
             assert required.startswith("yes"), column
         else:
             assert required.startswith("no"), column
-    assert table["start_time"][1] == "yes, for types 2 and 8"
+    assert table["start_time"][1] == "yes, for types 2 and 8 (not with days/time)"
+    for column in TIMETABLE_FIELDS:
+        assert table[column][1] == "no (instead of type/start_time/recurrence)", column
+    assert (table["days"][3], table["days"][4]) == ("text: day names or letters, e.g. Mon Wed Fri, MWF, Tu Th, TTh",
+                                                    "Mon Wed Fri")
+    assert table["time"][4] == "10:00-10:50"
+    assert (table["first_day"][3], table["first_day"][4]) == ("date yyyy-mm-dd", "2027-01-11")
+    assert (table["last_day"][3], table["last_day"][4]) == ("date yyyy-mm-dd", "2027-04-30")
     assert set(COLUMN_HELP) == set(TEMPLATE_COLUMNS)
 
 
@@ -210,15 +252,37 @@ def test_example_sheet_rows(workbook: Any) -> None:
     assert tuple(rows[0]) == TEMPLATE_COLUMNS
     data = [dict(zip(TEMPLATE_COLUMNS, row)) for row in rows[1:]]
     assert 4 <= len(data) <= 6
-    assert any(r["type"] == 8 and r["weekly_days"] == "2,4,6" for r in data)
-    assert any(r["type"] == 8 and r["weekly_days"] == "3,5" for r in data)
-    assert any(r["type"] == 2 for r in data)
+    # The timetable way first: a Mon/Wed/Fri and a Tue/Thu lecture, API columns left empty.
+    mwf, tth = data[0], data[1]
+    assert (mwf["days"], mwf["time"]) == ("Mon Wed Fri", "10:00-10:50")
+    assert (tth["days"], tth["time"]) == ("Tu Th", "2:30 PM - 3:45 PM")
+    for r in (mwf, tth):
+        assert (r["first_day"], r["last_day"]) == (datetime(2027, 1, 11), datetime(2027, 4, 30))
+        assert r["timezone"]
+        for column in ("type", "start_time", "duration", "recurrence_type", "repeat_interval", "weekly_days",
+                       "end_times", "end_date_time"):
+            assert r[column] is None, column
+    # Then the explicit API way.
+    assert data[2]["type"] == 2 and data[2]["days"] is None
+    assert any(r["type"] == 8 and r["weekly_days"] for r in data[2:])
     for r in data:
         assert r["domain"] == "canvas.example.edu"
         assert isinstance(r["courseId"], str)
         assert len(r["contextId"]) == 40 and int(r["contextId"], 16) >= 0
-        assert isinstance(r["start_time"], datetime) and r["start_time"].year == 2027
+        when = r["first_day"] if r["days"] else r["start_time"]
+        assert isinstance(when, datetime) and when.year == 2027
+    first_day = TEMPLATE_COLUMNS.index("first_day") + 1
+    assert example.cell(2, first_day).number_format == DATE_FORMAT
     assert example.freeze_panes == "A2"
+
+
+def test_example_timetable_rows_fit_in_one_zoom_series() -> None:
+    for values in EXAMPLE_ROWS:
+        if values.get("days"):
+            start, end = parse_time_range(values["time"])
+            series = expand(parse_days(values["days"]), start, end, values["first_day"], values["last_day"],
+                            values["timezone"])
+            assert series.occurrences <= MAX_OCCURRENCES, values["row_id"]
 
 
 def test_example_rows_validate_clean(workbook: Any, tmp_path: Path) -> None:
@@ -245,6 +309,20 @@ def test_example_rows_have_no_warnings() -> None:
         row = SourceRow(number, tuple(values.get(name) for name in TEMPLATE_COLUMNS))
         check = check_row(columns, row, now=now)
         assert check.request is not None and not check.problems, [p.describe() for p in check.problems]
+
+
+def test_first_example_row_becomes_a_weekly_type_8_request() -> None:
+    columns = ColumnMap.build(TEMPLATE_COLUMNS)
+    row = SourceRow(2, tuple(EXAMPLE_ROWS[0].get(name) for name in TEMPLATE_COLUMNS))
+    check = check_row(columns, row, now=datetime(2026, 6, 1, tzinfo=timezone.utc))
+    assert check.request is not None and check.problems == ()
+    info = check.request.meeting_info
+    assert (info["type"], info["start_time"], info["duration"], info["timezone"]) == (
+        8, "2027-01-11T10:00:00", 50, "America/New_York")
+    # 30 Apr 2027 23:59 in New York (EDT) is 1 May 03:59 UTC: the last Friday's class is covered.
+    assert info["recurrence"] == {"type": 2, "repeat_interval": 1, "weekly_days": "2,4,6",
+                                  "end_date_time": "2027-05-01T03:59:00Z"}
+    assert EXAMPLE_ROWS[0]["first_day"] == date(2027, 1, 11)
 
 
 # --- (4) the CSV ----------------------------------------------------------------------------
