@@ -12,6 +12,7 @@ here into an `Answer` whose `kind` says what may exist on the server:
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,9 +46,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     now = time.time() if now is None else now
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # "inf"/"nan" are not a wait anyone can honour: treat as missing (back off instead).
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     moment: datetime | None = None
     try:
         moment = parsedate_to_datetime(value)

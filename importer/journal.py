@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +90,21 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes of one outcome into one transaction (all or none survive a kill)."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._write("BEGIN IMMEDIATE", ())
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._write("COMMIT", ())
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         try:

@@ -19,7 +19,7 @@ from tenacity.wait import wait_exponential, wait_random
 from .client import Answer, LtiClient
 from .journal import Journal
 from .models import CreateRequest, Outcome, Status
-from .outcomes import create_outcome
+from .outcomes import UNKNOWN_STEP, create_outcome, with_step
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +95,18 @@ class CreatePool:
     _throttle: Throttle = field(init=False)
     _blocked_hosts: dict[str, _HostBlock] = field(default_factory=dict)
     _in_flight: set[int] = field(default_factory=set)
+    _abandoned: set[int] = field(default_factory=set)
+    _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._throttle = Throttle(self.options.rate)
+
+    def abandon(self) -> None:
+        """Second Ctrl-C: stop at once. Requests in flight end `unknown`, the rest `not_sent`;
+        outcomes already known are kept (run() still returns them)."""
+        self.stop.set()
+        for worker in self._workers:
+            worker.cancel()
 
     async def run(self, jobs: Sequence[CreateJob]) -> dict[int, Outcome]:
         queue: asyncio.Queue[CreateJob] = asyncio.Queue()
@@ -106,13 +115,22 @@ class CreatePool:
         outcomes: dict[int, Outcome] = {}
         workers = [asyncio.create_task(self._worker(queue, outcomes))
                    for _ in range(max(1, min(self.options.concurrency, len(jobs))))]
+        self._workers = workers
         try:
-            await asyncio.gather(*workers)
+            results = await asyncio.gather(*workers, return_exceptions=True)
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-        for job in jobs:  # whatever was never taken
+        for result in results:  # a worker cancelled by abandon() is expected; anything else is a bug
+            if isinstance(result, Exception):
+                raise result
+        for job in jobs:
+            if job.index in self._abandoned:
+                outcomes.setdefault(job.index, Outcome(
+                    Status.UNKNOWN, None, "abandoned",
+                    with_step("the run was interrupted while this request was in flight", UNKNOWN_STEP)))
+            # whatever was never taken
             outcomes.setdefault(job.index, _not_sent("the run was stopped before this row was sent"))
         return outcomes
 
@@ -143,18 +161,21 @@ class CreatePool:
                                  f"{block.row_number}; run the sheet again after {block.until}", "429")
             return _not_sent("the run was stopped before this row was sent")
         outcome = create_outcome(answer, exhausted=answer.kind == "retry")
-        if answer.kind == "retry" and answer.retry_after and answer.retry_after > self.options.max_wait:
-            until = _when(answer.retry_after)
-            self._blocked_hosts[job.request.user_id.lower()] = _HostBlock(until, job.request.row_number)
+        if self._too_long(answer):
+            block = self._blocked_hosts.get(job.request.user_id.lower())
+            until = block.until if block is not None else _when(answer.retry_after or 0.0)
             outcome = Outcome(Status.FAILED, None, answer.error_code or "429",
                               f"Zoom's daily limit for host {job.request.user_id} is reached; nothing was "
                               f"created; run the sheet again after {until}")
-        self.journal.record_meeting(job.row_key, _journal_state(outcome), outcome.meeting_id,
-                                    outcome.error_code, outcome.error_message)
-        if outcome.status is Status.CREATED and outcome.meeting_id:
-            course = job.request.course
-            self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,
-                                            course.course_id, "associated", via="create")
+        # One transaction per outcome: a kill between the two writes must not leave a created
+        # meeting without its association (the next run would then report it `associated`).
+        with self.journal.transaction():
+            self.journal.record_meeting(job.row_key, _journal_state(outcome), outcome.meeting_id,
+                                        outcome.error_code, outcome.error_message)
+            if outcome.status is Status.CREATED and outcome.meeting_id:
+                course = job.request.course
+                self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,
+                                                course.course_id, "associated", via="create")
         return outcome
 
     async def _attempt(self, job: CreateJob) -> Answer | None:
@@ -169,12 +190,18 @@ class CreatePool:
         try:
             answer = await self.client.create_and_associate(job.request.body())
         except asyncio.CancelledError:
+            self._abandoned.add(job.index)
             self.journal.record_meeting(job.row_key, "unknown", None, "abandoned",
                                         "the run was interrupted while this request was in flight")
             raise
         finally:
             self._in_flight.discard(job.index)
-        if answer.kind == "retry" and answer.error_code == "429":
+        if self._too_long(answer):
+            # A host's daily limit: block that host at once (no more requests spent on it), and do
+            # not slow the shared throttle by hours: the other hosts go on.
+            self._blocked_hosts.setdefault(job.request.user_id.lower(), _HostBlock(
+                _when(answer.retry_after or 0.0), job.request.row_number))
+        elif answer.kind == "retry" and answer.error_code == "429":
             self._throttle.slow_down(answer.retry_after)
         elif answer.kind == "ok":
             self._throttle.succeeded()
@@ -183,9 +210,14 @@ class CreatePool:
             self.journal.record_meeting(job.row_key, "failed", None, answer.error_code, answer.error_message)
         return answer
 
+    def _too_long(self, answer: Answer | None) -> bool:
+        """A retry answer whose Retry-After is longer than a run should sit (a daily limit)."""
+        return bool(answer is not None and answer.kind == "retry" and answer.retry_after
+                    and answer.retry_after > self.options.max_wait)
+
     def _wait_too_long(self, state: RetryCallState) -> bool:
         answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
-        return bool(answer and answer.retry_after and answer.retry_after > self.options.max_wait)
+        return self._too_long(answer)
 
     def _wait(self, state: RetryCallState) -> float:
         return retry_wait(state)

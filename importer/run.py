@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -37,6 +38,8 @@ class Connection:
     secret: str
     calendar_user: str | None = None
     timeout: float = 30.0
+    #: Epoch seconds for signing each request (tests substitute a fake clock).
+    clock: Callable[[], float] = time.time
 
 
 @dataclass(frozen=True)
@@ -172,21 +175,18 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
     creates = plan.of(Action.CREATE)
     client = LtiClient(connection.base_url, connection.key, connection.secret,
                        calendar_user=connection.calendar_user, timeout=connection.timeout,
-                       max_connections=max(1, options.pool.concurrency))
+                       max_connections=max(1, options.pool.concurrency), clock=connection.clock)
     pool = CreatePool(client, journal, options.pool,
                       on_outcome=lambda job, outcome: progress.advance(outcome.status))
-    interrupts = _Interrupts(pool.stop)
+    interrupts = _Interrupts(pool.stop, pool.abandon)
     try:
         interrupts.install()
         if creates:
             progress.start("create", len(creates))
-            create_task = asyncio.ensure_future(pool.run(
-                [CreateJob(step.index, step.row_key or "", step.request) for step in creates]))
-            interrupts.task = create_task
-            try:
-                outcomes = await create_task
-            except asyncio.CancelledError:
-                outcomes = {}
+            # A second Ctrl-C abandons the requests in flight through pool.abandon(): pool.run
+            # still returns every outcome already known (created rows keep their ids).
+            outcomes = await pool.run(
+                [CreateJob(step.index, step.row_key or "", step.request) for step in creates])
             progress.finish()
             for step in creates:
                 step.outcome = outcomes.get(step.index) or Outcome(
@@ -213,9 +213,9 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
 class _Interrupts:
     """First Ctrl-C: stop taking rows, let requests in flight finish. Second: abandon them."""
 
-    def __init__(self, stop: asyncio.Event) -> None:
+    def __init__(self, stop: asyncio.Event, abandon: Callable[[], None]) -> None:
         self.stop = stop
-        self.task: asyncio.Future[object] | None = None
+        self.abandon = abandon
         self._installed = False
 
     def install(self) -> None:
@@ -231,8 +231,8 @@ class _Interrupts:
     def _on_interrupt(self) -> None:
         if not self.stop.is_set():
             self.stop.set()
-        elif self.task is not None:
-            self.task.cancel()
+        else:
+            self.abandon()
 
 
 def _settle_followers(plan: Plan) -> None:

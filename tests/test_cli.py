@@ -36,10 +36,10 @@ def test_run_sends_the_documented_json_and_writes_the_result_sheet(write_xlsx, i
         row("BIO 101 Lecture", course=396, start=datetime(2027, 9, 8, 10, 0)),
         row("BIO 101 Review", course="00123", context="ctx-2", start="2027-10-08 14:30", duration=90),
     ])
-    result = invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    result = invoke(["run", str(sheet), "--rate", "0", "--quiet", "--concurrency", "1"], server=sim)
     assert result.exit_code == 0, result.output
 
-    sent = [r for r in creates(sim)]
+    sent = creates(sim)
     assert [r["body"] for r in sent] == [
         {"userId": "host@x.edu", "contextId": "ctx-1", "domain": "canvas.x.edu", "courseId": "396",
          "meetingInfo": {"topic": "BIO 101 Lecture", "type": 2, "start_time": "2027-09-08T10:00:00",
