@@ -10,7 +10,8 @@ Associating is idempotent, so a lost answer is simply retried.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
 from .client import Answer, LtiClient
@@ -36,15 +37,20 @@ class Reassociator:
     batch_size: int = MAX_BATCH
     max_attempts: int = 5
     on_outcome: Callable[[Link, Outcome], None] = lambda link, outcome: None
+    #: Set on Ctrl-C: no further bulkImport call starts; unsent links stay not_associated.
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Outcomes so far, kept here so that an interrupted run still reports them.
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
 
     async def run(self, links: Sequence[Link]) -> dict[int, Outcome]:
-        outcomes: dict[int, Outcome] = {}
         size = max(1, min(self.batch_size, MAX_BATCH))
         for start in range(0, len(links), size):
-            await self._settle(list(links[start:start + size]), outcomes)
-        return outcomes
+            await self._settle(list(links[start:start + size]), self.outcomes)
+        return self.outcomes
 
     async def _settle(self, batch: list[Link], outcomes: dict[int, Outcome]) -> None:
+        if self.stop.is_set():
+            return
         answer = await self._send(batch)
         if answer.kind == "ok":
             for link in batch:

@@ -182,7 +182,7 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
     try:
         interrupts.install()
         if creates:
-            progress.start("create", len(creates))
+            progress.start("creating meetings", len(creates))
             # A second Ctrl-C abandons the requests in flight through pool.abandon(): pool.run
             # still returns every outcome already known (created rows keep their ids).
             outcomes = await pool.run(
@@ -195,14 +195,18 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
         _settle_followers(plan)
         links = _links(plan)
         if links and not pool.stop.is_set():
-            progress.start("associate", len(links))
+            progress.start("linking meetings to courses", len(links))
             reassociator = Reassociator(client, journal, options.batch_size, options.pool.max_attempts,
-                                        on_outcome=lambda link, outcome: progress.advance(outcome.status))
-            results = await reassociator.run(links)
+                                        on_outcome=lambda link, outcome: progress.advance(outcome.status),
+                                        stop=pool.stop)
+            linking = asyncio.ensure_future(reassociator.run(links))
+            interrupts.abandon = linking.cancel  # a second Ctrl-C stops waiting for bulkImport
+            with suppress(asyncio.CancelledError):
+                await linking
             progress.finish()
             for step in plan.steps:
-                if step.index in results:
-                    step.outcome = results[step.index]
+                if step.index in reassociator.outcomes:
+                    step.outcome = reassociator.outcomes[step.index]
         _leave_unlinked(plan)
     finally:
         interrupts.remove()
@@ -213,7 +217,7 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
 class _Interrupts:
     """First Ctrl-C: stop taking rows, let requests in flight finish. Second: abandon them."""
 
-    def __init__(self, stop: asyncio.Event, abandon: Callable[[], None]) -> None:
+    def __init__(self, stop: asyncio.Event, abandon: Callable[[], object]) -> None:
         self.stop = stop
         self.abandon = abandon
         self._installed = False
