@@ -123,6 +123,8 @@ PROBLEM_CAP = 30
 
 def print_problems(console: Console, summary: Summary) -> None:
     """The first problems as a table (row, column, value, code, message), with the total."""
+    for notice in summary.notices:
+        console.print(f"[yellow]warning:[/] {notice}", highlight=False)
     if not summary.problems:
         return
     table = Table(show_edge=False)

@@ -60,6 +60,7 @@ class Summary:
     interrupted: bool = False
     recovered: int = 0  # journal rows found in flight from a previous run
     problems: list[Problem] = field(default_factory=list)  # every row problem and warning, in row order
+    notices: list[str] = field(default_factory=list)  # sheet-wide warnings (e.g. a host over its daily quota)
     counts: Counter[Status] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -97,6 +98,10 @@ def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptio
             step.outcome = Outcome(Status.VALID)
     summary = _write(columns, plan, output or default_output(path))
     summary.problems = plan_problems(plan)
+    over = plan.over_quota()
+    if over:
+        summary.notices.append(_quota_message(over).replace(
+            "pass --allow-over-quota", "run with --allow-over-quota"))
     return summary
 
 

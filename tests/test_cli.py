@@ -259,3 +259,18 @@ def test_version_and_help():
     assert runner.invoke(cli, ["--version"]).output.strip() == "importer, version 0.1.0"
     for command in ("run", "validate", "reassociate", "template", "simulate"):
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+
+
+def test_host_over_the_daily_quota_stops_before_sending(write_xlsx, invoke, sim, tmp_path):
+    rows = [row(f"Section {n}", context=f"ctx-{n}", start=datetime(2027, 9, 6, 8, 0).replace(day=1 + n % 28, hour=n % 24))
+            for n in range(101)]
+    sheet = write_xlsx(rows)
+    checked = invoke(["validate", str(sheet)])
+    assert "host@x.edu needs 101 creates (rows 2, 3, 4" in checked.output
+    result = invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    assert result.exit_code == 2
+    assert "Zoom allows 100 meeting creates per host per day: host@x.edu needs 101 creates" in result.output
+    assert sim.state.snapshot()["requests"] == []
+    allowed = invoke(["run", str(sheet), "--rate", "0", "--quiet", "--allow-over-quota"], server=sim)
+    assert allowed.exit_code == 0
+    assert len(sim.state.snapshot()["meetings"]) == 101
