@@ -125,7 +125,7 @@ def _decide_group(members: list[Step], entry: MeetingEntry | None, journal: Jour
         prior = step.check.prior
         meeting_id = prior.meeting_id or group_meeting
         if meeting_id is not None:
-            _decide_existing(step, meeting_id, journal)
+            _decide_existing(step, meeting_id, journal, known=bool(entry and entry.meeting_id == meeting_id))
         elif (entry and entry.state == "created") or prior.status in (Status.CREATED, Status.ASSOCIATED):
             step.action = Action.SETTLED
             step.outcome = Outcome(Status(prior.status) if prior.status in (Status.CREATED, Status.ASSOCIATED)
@@ -158,7 +158,13 @@ def _decide_group(members: list[Step], entry: MeetingEntry | None, journal: Jour
             step.notes.append(f"cross-listed: the same meeting as row {leader.check.row.row_number}")
 
 
-def _decide_existing(step: Step, meeting_id: str, journal: Journal | None) -> None:
+def _decide_existing(step: Step, meeting_id: str, journal: Journal | None, known: bool) -> None:
+    """The meeting exists: link it to this row's course unless that link is known to exist.
+
+    The journal, when it knows the meeting, says which courses it is linked to (a course
+    changed in a fed-back sheet is then linked). Without it, a row the sheet says is done
+    is trusted: nothing else on this machine can say otherwise.
+    """
     course = step.request.course
     prior = step.check.prior
     via = journal.association(meeting_id, course.context_id, course.domain) if journal else None
@@ -167,7 +173,7 @@ def _decide_existing(step: Step, meeting_id: str, journal: Journal | None) -> No
         step.action = Action.SETTLED
         status = Status.CREATED if via == "create" else Status.ASSOCIATED
         step.outcome = Outcome(status, meeting_id, None, "done by an earlier run; nothing was sent")
-    elif prior.status in (Status.CREATED, Status.ASSOCIATED) and prior.meeting_id == meeting_id:
+    elif not known and prior.status in (Status.CREATED, Status.ASSOCIATED) and prior.meeting_id == meeting_id:
         step.action = Action.SETTLED
         step.outcome = Outcome(Status(prior.status), meeting_id, None, "done by an earlier run; nothing was sent")
     else:

@@ -274,3 +274,21 @@ def test_host_over_the_daily_quota_stops_before_sending(write_xlsx, invoke, sim,
     allowed = invoke(["run", str(sheet), "--rate", "0", "--quiet", "--allow-over-quota"], server=sim)
     assert allowed.exit_code == 0
     assert len(sim.state.snapshot()["meetings"]) == 101
+
+
+def test_done_row_moved_to_another_course_is_linked_there_not_recreated(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("Lecture", context="ctx-old")])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim).exit_code == 0
+    import openpyxl
+    result_path = tmp_path / "term.result.xlsx"
+    workbook = openpyxl.load_workbook(result_path)
+    workbook.worksheets[0]["C2"] = "ctx-new"  # the coordinator moves the meeting to another course
+    workbook.save(result_path)
+
+    assert invoke(["run", str(result_path), "--rate", "0", "--quiet", "-o", str(tmp_path / "moved.xlsx")],
+                  server=sim).exit_code == 0
+
+    snapshot = sim.state.snapshot()
+    assert len(snapshot["meetings"]) == 1
+    assert sorted(a["contextId"] for a in snapshot["associations"]) == ["ctx-new", "ctx-old"]
+    assert read_xlsx(tmp_path / "moved.xlsx")[0]["import_status"] == "associated"
