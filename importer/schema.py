@@ -597,14 +597,11 @@ def _has_time(text: str) -> bool:
 
 
 def to_end_date_time(value: Cell, zone: str | None, date_order: DateOrder | None) -> str:
-    """end_date_time is sent in UTC. A local value is read in the row's timezone; a date
-    alone means the end of that day."""
+    """end_date_time is sent in UTC. A local value is read in the row's timezone. A date
+    alone, or a local midnight (what an Excel date cell holds, however it was written back),
+    means the end of that day, so the series keeps its last class."""
     moment = to_datetime(value, date_order)
-    date_only = (isinstance(value, str) and not _has_time(value)) or (
-        isinstance(value, datetime) and moment.tzinfo is None and moment.time() == time(0, 0))
-    if isinstance(value, date) and not isinstance(value, datetime):
-        date_only = True
-    if date_only:
+    if moment.tzinfo is None and moment.time() == time(0, 0):
         moment = moment.replace(hour=23, minute=59, second=0)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone) if zone and zone != "UTC" else timezone.utc)
