@@ -43,6 +43,9 @@ def one_line_errors(func: F) -> F:
         except ImporterError as exc:
             click.echo(f"importer: {exc}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("importer: interrupted", err=True)
+            sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
@@ -207,6 +210,8 @@ def template(path: Path) -> None:
     """Write an empty schedule template to PATH (.xlsx or .csv)."""
     from .template import write_template
 
+    if path.exists():
+        raise ImporterError(f"{path} exists; the template would replace it: delete it first or pick another name")
     write_template(path)
     click.echo(f"Template written: {path}")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Literal
@@ -22,7 +22,7 @@ from typing import Any, Callable, Literal
 import httpx
 
 from . import __version__
-from .signing import signed_query
+from .signing import key_hint, signed_query
 
 AnswerKind = Literal["ok", "refused", "retry", "unknown"]
 CREATE_PATH = "/meeting/createAndAssociate"
@@ -98,8 +98,15 @@ def classify(response: httpx.Response, clock: Callable[[], float] = time.time) -
                       http_status=status)
     result = body.get("result") if isinstance(body.get("result"), dict) else {}
     meeting_id = _id_text(result.get("id"))
-    if body.get("status") is True:
+    verdict = body.get("status")
+    if isinstance(verdict, str) and verdict.strip().lower() in ("true", "false"):
+        verdict = verdict.strip().lower() == "true"
+    if verdict is True:
         return Answer("ok", meeting_id=meeting_id, http_status=status)
+    if verdict is not False:
+        return Answer("unknown", meeting_id=meeting_id, error_code="unreadable",
+                      error_message=f"the server's answer has no readable status ({str(verdict)[:40]})",
+                      http_status=status)
     return Answer("refused", meeting_id=meeting_id, error_code=_id_text(body.get("errorCode")) or str(status),
                   error_message=str(body.get("errorMessage") or "").strip() or None, http_status=status)
 
@@ -179,7 +186,16 @@ class LtiClient:
         except httpx.TransportError as exc:
             return Answer("unknown", error_code="connection-lost",
                           error_message=f"the connection was lost before the answer arrived: {_reason(exc)}"), None
-        return classify(response, self._clock), response
+        except httpx.HTTPError as exc:  # e.g. an undecodable body: the request was sent all the same
+            return Answer("unknown", error_code="unreadable",
+                          error_message=f"the answer could not be read: {_reason(exc)}"), None
+        return self._scrubbed(classify(response, self._clock)), response
+
+    def _scrubbed(self, answer: Answer) -> Answer:
+        """An answer whose text cannot carry the LTI key (error pages often echo the request URL)."""
+        if answer.error_message and self._key in answer.error_message:
+            return replace(answer, error_message=answer.error_message.replace(self._key, key_hint(self._key)))
+        return answer
 
 
 def _reason(exc: Exception) -> str:

@@ -39,7 +39,7 @@ ALIASES = {
     "lticontextid": "contextId", "lmsdomain": "domain", "canvascourseid": "courseId",
     "meetingtopic": "topic", "meetingtype": "type", "start": "start_time",
     "durationminutes": "duration", "timezoneid": "timezone", "tz": "timezone",
-    "id": "row_id", "rowid": "row_id",
+    "rowid": "row_id",
     "meetingdays": "days", "weekdays": "days", "classdays": "days", "classtime": "time",
     "meetingtime": "time", "times": "time", "firstclass": "first_day", "termstart": "first_day",
     "startdate": "first_day", "lastclass": "last_day", "termend": "last_day", "enddate": "last_day",

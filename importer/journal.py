@@ -16,6 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
 
 from .errors import JournalError
 
@@ -30,6 +36,7 @@ CREATE TABLE IF NOT EXISTS meetings (
     row_number INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL,
+    content_key TEXT,               -- the hash identity, also when row_key is a row_id
     PRIMARY KEY (scope, row_key)
 );
 CREATE TABLE IF NOT EXISTS associations (
@@ -47,7 +54,6 @@ CREATE TABLE IF NOT EXISTS associations (
 );
 """
 
-SENDING = "sending"
 MEETING_STATES = ("sending", "created", "not_associated", "failed", "unknown")
 
 
@@ -58,6 +64,10 @@ class MeetingEntry:
     meeting_id: str | None
     error_code: str | None
     error_message: str | None
+    content_key: str | None = None
+
+
+_ENTRY_COLUMNS = "row_key, state, meeting_id, error_code, error_message, content_key"
 
 
 def scope_of(base_url: str, key: str) -> str:
@@ -70,6 +80,7 @@ class Journal:
     def __init__(self, path: Path | str, scope: str) -> None:
         self.path = str(path)
         self.scope = scope
+        self._lock: TextIO | None = None
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -79,11 +90,33 @@ class Journal:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
+            if "content_key" not in columns:  # a journal written before content keys existed
+                self._db.execute("ALTER TABLE meetings ADD COLUMN content_key TEXT")
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"journal {self.path} cannot be opened: {exc}; pass --journal PATH") from exc
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def lock(self) -> None:
+        """Hold the journal for this run alone: two runs sharing it would both send the same rows.
+
+        An OS file lock, so a run killed with -9 releases it with its process.
+        """
+        if self.path == ":memory:" or fcntl is None:
+            return
+        handle = open(self.path + ".lock", "a")  # noqa: SIM115 - held until close()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise JournalError(f"another importer run is using the journal {self.path}; "
+                               "wait for it to finish (two runs at once could send the same rows)") from None
+        self._lock = handle
 
     def __enter__(self) -> Journal:
         return self
@@ -106,41 +139,42 @@ class Journal:
             raise
         self._write("COMMIT", ())
 
-    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+    def _write(self, sql: str, params: tuple[object, ...]) -> int:
         try:
-            self._db.execute(sql, params)
+            return self._db.execute(sql, params).rowcount
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path} cannot be written: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path} cannot be read: {exc}") from exc
 
     # --- meetings -------------------------------------------------------------------------
 
     def recover(self) -> int:
         """Rows left `sending` by a process that died mid-request become `unknown`."""
-        cursor = self._db.execute(
+        return self._write(
             "UPDATE meetings SET state='unknown', error_code='lost', "
             "error_message='the previous run stopped while this request was in flight', updated_at=? "
             "WHERE scope=? AND state='sending'", (time.time(), self.scope))
-        return cursor.rowcount
-
-    def meeting(self, row_key: str) -> MeetingEntry | None:
-        found = self._db.execute(
-            "SELECT row_key, state, meeting_id, error_code, error_message FROM meetings "
-            "WHERE scope=? AND row_key=?", (self.scope, row_key)).fetchone()
-        return MeetingEntry(*found) if found else None
 
     def meetings(self) -> dict[str, MeetingEntry]:
-        cursor = self._db.execute(
-            "SELECT row_key, state, meeting_id, error_code, error_message FROM meetings WHERE scope=?",
-            (self.scope,))
-        return {row[0]: MeetingEntry(*row) for row in cursor}
+        """Every meeting of this scope, by row_key."""
+        rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM meetings WHERE scope=?", (self.scope,))
+        return {row[0]: MeetingEntry(*row) for row in rows}
 
-    def mark_sending(self, row_key: str, row_number: int) -> None:
-        self._write(
-            "INSERT INTO meetings (scope, row_key, state, row_number, attempts, updated_at) "
-            "VALUES (?, ?, 'sending', ?, 1, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
+    def mark_sending(self, row_key: str, content_key: str, row_number: int) -> bool:
+        """Record that a create is about to be sent. False when the journal already shows the
+        meeting sent or made (a second guard behind the plan): then nothing may be sent."""
+        return self._write(
+            "INSERT INTO meetings (scope, row_key, state, row_number, attempts, updated_at, content_key) "
+            "VALUES (?, ?, 'sending', ?, 1, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
             "state='sending', row_number=excluded.row_number, attempts=attempts+1, "
-            "updated_at=excluded.updated_at, error_code=NULL, error_message=NULL",
-            (self.scope, row_key, row_number, time.time()))
+            "updated_at=excluded.updated_at, error_code=NULL, error_message=NULL, "
+            "content_key=excluded.content_key WHERE meetings.state IN ('failed', 'unknown')",
+            (self.scope, row_key, row_number, time.time(), content_key)) == 1
 
     def record_meeting(self, row_key: str, state: str, meeting_id: str | None = None,
                        error_code: str | None = None, error_message: str | None = None) -> None:
@@ -150,21 +184,14 @@ class Journal:
             "error_message=?, updated_at=? WHERE scope=? AND row_key=?",
             (state, meeting_id, error_code, error_message, time.time(), self.scope, row_key))
 
-    def adopt_meeting(self, row_key: str, meeting_id: str, state: str) -> None:
-        """Record a meeting known from elsewhere (a result sheet's meeting_id)."""
-        self._write(
-            "INSERT INTO meetings (scope, row_key, state, meeting_id, updated_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (scope, row_key) DO NOTHING",
-            (self.scope, row_key, state, meeting_id, time.time()))
-
     # --- associations ----------------------------------------------------------------------
 
     def association(self, meeting_id: str, context_id: str, domain: str) -> str | None:
         """How the meeting was linked to this course ('create' or 'bulkImport'), or None."""
-        found = self._db.execute(
+        found = self._read(
             "SELECT via FROM associations WHERE scope=? AND meeting_id=? AND context_id=? AND domain=? "
-            "AND state='associated'", (self.scope, meeting_id, context_id, domain)).fetchone()
-        return found[0] if found else None
+            "AND state='associated'", (self.scope, meeting_id, context_id, domain))
+        return str(found[0][0]) if found else None
 
     def record_association(self, meeting_id: str, context_id: str, domain: str, course_id: str | None,
                            state: str, error_code: str | None = None,

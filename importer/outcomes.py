@@ -43,6 +43,10 @@ def create_outcome(answer: Answer, exhausted: bool = False) -> Outcome:
                            with_step("the server says the meeting was created but sent no id", UNKNOWN_STEP))
         return Outcome(Status.NOT_ASSOCIATED, answer.meeting_id, "406",
                        with_step(answer.error_message, NOT_ASSOCIATED_STEP))
+    if answer.kind == "refused" and answer.meeting_id is not None:
+        # Refused, yet with a meeting id: the meeting exists. Never tell anyone to create it again.
+        return Outcome(Status.NOT_ASSOCIATED, answer.meeting_id, answer.error_code,
+                       with_step(answer.error_message, NOT_ASSOCIATED_STEP))
     if answer.kind == "refused":
         return Outcome(Status.FAILED, None, answer.error_code,
                        with_step(answer.error_message, NEXT_STEPS.get(answer.error_code or "")))

@@ -35,6 +35,7 @@ class Step:
     check: RowCheck
     action: Action
     row_key: str | None = None
+    content_key: str | None = None
     outcome: Outcome | None = None
     meeting_id: str | None = None
     leader: int | None = None
@@ -64,8 +65,14 @@ class Plan:
 
 
 def row_key(request: CreateRequest) -> str:
+    """A row's identity: its row_id when given, else its content key."""
     if request.row_id:
         return f"id:{request.row_id}"
+    return content_key(request)
+
+
+def content_key(request: CreateRequest) -> str:
+    """A hash of the host and the normalised meetingInfo (never the course)."""
     payload = json.dumps({"userId": request.user_id.lower(), "meetingInfo": request.meeting_info},
                          sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "h:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
@@ -86,7 +93,7 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
             steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
             continue
         key = row_key(check.request)
-        step = Step(index, check, Action.CREATE, row_key=key, notes=notes)
+        step = Step(index, check, Action.CREATE, row_key=key, content_key=content_key(check.request), notes=notes)
         steps.append(step)
         original = _same_course(groups[key], check.request.course)
         if original is not None:
@@ -98,8 +105,11 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
             continue
         groups[key].append(step)
     known = journal.meetings() if journal is not None else {}
+    # A row_id added to a sheet after a run still finds the meeting its content made.
+    by_content = {entry.content_key: entry for entry in known.values() if entry.content_key}
     for key, members in groups.items():
-        _decide_group(members, known.get(key), journal, retry_unknown)
+        entry = known.get(key) or by_content.get(members[0].content_key or "")
+        _decide_group(members, entry, journal, retry_unknown)
     return Plan(steps)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import suppress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_
 from tenacity.wait import wait_exponential, wait_random
 
 from .client import Answer, LtiClient
+from .errors import JournalError
 from .journal import Journal
 from .models import CreateRequest, Outcome, Status
 from .outcomes import UNKNOWN_STEP, create_outcome, with_step
@@ -27,6 +29,7 @@ class CreateJob:
     index: int  # position in the plan, used to hand the outcome back
     row_key: str
     request: CreateRequest
+    content_key: str = ""  # the hash identity, kept beside row_key in the journal
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class CreatePool:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     _throttle: Throttle = field(init=False)
     _blocked_hosts: dict[str, _HostBlock] = field(default_factory=dict)
-    _in_flight: set[int] = field(default_factory=set)
+    #: The JournalError that stopped the run, raised by `run` once every outcome is known.
+    failure: JournalError | None = None
     _abandoned: set[int] = field(default_factory=set)
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -152,7 +156,18 @@ class CreatePool:
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            outcome = await self._process(job)
+            try:
+                outcome = await self._process(job)
+            except JournalError as exc:
+                # Without a journal nothing more may be sent; what is known still reaches the sheet.
+                self.failure = self.failure or exc
+                self.stop.set()
+                outcome = _unknown(job, "journal", f"the journal could not record this row: {exc}")
+            except Exception as exc:  # a bug must not strand the rows already sent
+                outcome = _unknown(job, "internal-error", f"{type(exc).__name__}: {exc}")
+                with suppress(JournalError):
+                    self.journal.record_meeting(job.row_key, "unknown", None, outcome.error_code,
+                                                outcome.error_message)
             outcomes[job.index] = outcome
             self.on_outcome(job, outcome)
 
@@ -165,7 +180,11 @@ class CreatePool:
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             sleep=self._sleep,
         )
-        answer: Answer | None = await retrying(self._attempt, job)
+        try:
+            answer: Answer | None = await retrying(self._attempt, job)
+        except _AlreadySent:
+            return _unknown(job, "journal", "the journal shows this meeting already sent by another run; "
+                                            "nothing was sent now")
         if answer is None:
             block = self._blocked_hosts.get(job.request.user_id.lower())
             if block is not None:
@@ -174,11 +193,12 @@ class CreatePool:
             return _not_sent("the run was stopped before this row was sent")
         outcome = create_outcome(answer, exhausted=answer.kind == "retry")
         if self._too_long(answer):
+            # Nothing was created and the host can create nothing more today: not_sent, like the
+            # host's rows behind it (DESIGN.md: "its host's daily limit was reached").
             block = self._blocked_hosts.get(job.request.user_id.lower())
             until = block.until if block is not None else _when(answer.retry_after or 0.0)
-            outcome = Outcome(Status.FAILED, None, answer.error_code or "429",
-                              f"Zoom's daily limit for host {job.request.user_id} is reached; nothing was "
-                              f"created; run the sheet again after {until}")
+            outcome = _not_sent(f"Zoom's daily limit for host {job.request.user_id} is reached; nothing was "
+                                f"created; run the sheet again after {until}", "429")
         # One transaction per outcome: a kill between the two writes must not leave a created
         # meeting without its association (the next run would then report it `associated`).
         with self.journal.transaction():
@@ -197,8 +217,8 @@ class CreatePool:
         await self._throttle.wait()
         if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
             return None
-        self.journal.mark_sending(job.row_key, job.request.row_number)
-        self._in_flight.add(job.index)
+        if not self.journal.mark_sending(job.row_key, job.content_key, job.request.row_number):
+            raise _AlreadySent
         try:
             answer = await self.client.create_and_associate(job.request.body())
         except asyncio.CancelledError:
@@ -206,8 +226,6 @@ class CreatePool:
             self.journal.record_meeting(job.row_key, "unknown", None, "abandoned",
                                         "the run was interrupted while this request was in flight")
             raise
-        finally:
-            self._in_flight.discard(job.index)
         if self._too_long(answer):
             # A host's daily limit: block that host at once (no more requests spent on it), and do
             # not slow the shared throttle by hours: the other hosts go on.
@@ -223,9 +241,9 @@ class CreatePool:
         return answer
 
     def _too_long(self, answer: Answer | None) -> bool:
-        """A retry answer whose Retry-After is longer than a run should sit (a daily limit)."""
-        return bool(answer is not None and answer.kind == "retry" and answer.retry_after
-                    and answer.retry_after > self.options.max_wait)
+        """A 429 whose Retry-After is longer than a run should sit: the host's daily limit."""
+        return bool(answer is not None and answer.kind == "retry" and answer.error_code == "429"
+                    and answer.retry_after and answer.retry_after > self.options.max_wait)
 
     def _wait_too_long(self, state: RetryCallState) -> bool:
         answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
@@ -251,6 +269,14 @@ def retry_wait(state: RetryCallState, longest: float | None = None) -> float:
     if answer is not None and answer.retry_after is not None:
         return answer.retry_after if longest is None else min(answer.retry_after, longest)
     return float(_BACKOFF(state))
+
+
+class _AlreadySent(Exception):
+    """The journal refused to mark a row `sending`: it was sent or made already."""
+
+
+def _unknown(job: CreateJob, code: str, message: str) -> Outcome:
+    return Outcome(Status.UNKNOWN, None, code, with_step(message, UNKNOWN_STEP))
 
 
 def _not_sent(message: str, code: str | None = None) -> Outcome:

@@ -21,6 +21,8 @@ from .outcomes import NOT_ASSOCIATED_STEP, with_step
 from .pool import retry_wait
 
 MAX_BATCH = 400
+#: Refusals of the request itself (signature, shape), not of an item: splitting cannot help.
+WHOLE_REQUEST_REFUSALS = frozenset({"401", "300", "400"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class Reassociator:
         if answer.kind == "ok":
             for link in batch:
                 self._finish(link, Outcome(Status.ASSOCIATED, link.meeting_id), outcomes)
-        elif answer.kind == "refused" and len(batch) > 1:
+        elif answer.kind == "refused" and len(batch) > 1 and answer.error_code not in WHOLE_REQUEST_REFUSALS:
             middle = len(batch) // 2
             await self._settle(batch[:middle], outcomes)
             await self._settle(batch[middle:], outcomes)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from contextlib import suppress
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .columns import ColumnMap
 from .errors import InputError
 from .journal import Journal, scope_of
 from .models import DONE_STATUSES, Outcome, Problem, RowResult, Status
+from .outcomes import UNKNOWN_STEP, with_step
 from .plan import Action, Plan, Step, build_plan
 from .pool import CreateJob, CreatePool, PoolOptions
 from .reader import read_sheet
@@ -35,7 +37,7 @@ class ReadOptions:
 class Connection:
     base_url: str
     key: str
-    secret: str
+    secret: str = field(repr=False)
     calendar_user: str | None = None
     timeout: float = 30.0
     #: Epoch seconds for signing each request (tests substitute a fake clock).
@@ -92,11 +94,18 @@ def check_sheet(path: Path, read: ReadOptions, now: datetime | None = None
 
 def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptions()) -> Summary:
     columns, checks = check_sheet(path, read)
+    if output is None:
+        output = default_output(path)
+        _refuse_to_overwrite_results(output, path)
+    _check_output(output)
     plan = build_plan(checks, None)
     for step in plan.steps:
-        if step.outcome is None:
-            step.outcome = Outcome(Status.VALID)
-    summary = _write(columns, plan, output or default_output(path))
+        if step.outcome is None or step.outcome.status is not Status.INVALID:
+            # Rows already done or linked are fine as they are: valid, and their meeting id kept.
+            done = step.outcome is not None and step.outcome.status is not Status.UNKNOWN
+            step.outcome = Outcome(Status.VALID, step.meeting_id or step.check.prior.meeting_id, None,
+                                   "done by an earlier run; nothing will be sent" if done else None)
+    summary = _write(columns, plan, output)
     summary.problems = plan_problems(plan)
     over = plan.over_quota()
     if over:
@@ -124,6 +133,7 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
     output = output or default_output(path)
     _check_output(output)
     with Journal(options.journal_path, scope_of(connection.base_url, connection.key)) as journal:
+        journal.lock()
         recovered = journal.recover()
         if recovered:
             announce(f"{recovered} request(s) were in flight when a previous run stopped: "
@@ -134,18 +144,80 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
         over = plan.over_quota()
         if over and not options.allow_over_quota:
             raise InputError(_quota_message(over))
-        interrupted = asyncio.run(_send(plan, journal, connection, options, progress or Progress()))
-    summary = _write(columns, plan, output)
+        failure: BaseException | None = None
+        interrupted = False
+        try:
+            interrupted = asyncio.run(_send(plan, journal, connection, options, progress or Progress()))
+        except BaseException as exc:  # whatever stops the run, the rows already sent reach the sheet
+            failure = exc
+        _settle_stragglers(plan)
+    with _no_interrupts():
+        summary = _write(columns, plan, output)
+    if failure is not None:
+        raise failure
     summary.interrupted = interrupted
     summary.recovered = recovered
     return summary
 
 
+@contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Ctrl-C waits while the result sheet is written: it is the record of what was sent."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to defer
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _settle_stragglers(plan: Plan) -> None:
+    """Rows a stopped run left without an outcome: a create in doubt is unknown, a link not made
+    keeps its meeting id as not_associated, and nothing else was sent."""
+    for step in plan.steps:
+        if step.outcome is not None:
+            continue
+        if step.action is Action.ASSOCIATE and step.meeting_id:
+            step.outcome = Outcome(Status.NOT_ASSOCIATED, step.meeting_id, None,
+                                   "the meeting exists but was not linked to this course in this run; "
+                                   "run the sheet again to link it")
+        elif step.action is Action.CREATE:
+            step.outcome = Outcome(Status.UNKNOWN, None, "stopped", with_step(
+                "the run stopped on an error while this row may have been sent", UNKNOWN_STEP))
+        else:
+            step.outcome = Outcome(Status.NOT_SENT, None, None, "the run stopped before this row was sent")
+
+
 def _check_output(output: Path) -> None:
+    """Before anything is sent: the result sheet must be writable, or ids could only live in the journal."""
     if output.suffix.lower() not in (".xlsx", ".csv"):
         raise InputError(f"{output}: the result sheet must be .xlsx or .csv")
-    if not output.parent.exists():
+    if not output.parent.is_dir():
         raise InputError(f"{output.parent}: no such folder for the result sheet")
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; the result sheet cannot be written there; pass -o with a file name")
+    probe = output.parent / f".{output.name}.probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{output}: the result sheet cannot be written there ({exc.strerror}); "
+                         "pass -o with another path") from None
+
+
+def _refuse_to_overwrite_results(output: Path, source: Path) -> None:
+    """`validate term.xlsx` must not replace term.result.xlsx, which holds a run's meeting ids."""
+    if not output.exists() or output.resolve() == source.resolve():
+        return
+    try:
+        _, checks = check_sheet(output, ReadOptions())
+    except InputError:
+        return
+    if any(check.prior.meeting_id for check in checks):
+        raise InputError(f"{output} holds meeting ids from a run; validate writes elsewhere with -o PATH")
 
 
 def _quota_message(over: dict[str, list[int]]) -> str:
@@ -190,8 +262,12 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
             progress.start("creating meetings", len(creates))
             # A second Ctrl-C abandons the requests in flight through pool.abandon(): pool.run
             # still returns every outcome already known (created rows keep their ids).
-            outcomes = await pool.run(
-                [CreateJob(step.index, step.row_key or "", step.request) for step in creates])
+            outcomes = await pool.run([CreateJob(step.index, step.row_key or "", step.request,
+                                                 step.content_key or "") for step in creates])
+            if pool.failure is not None:
+                for step in creates:
+                    step.outcome = outcomes.get(step.index)
+                raise pool.failure
             progress.finish()
             for step in creates:
                 step.outcome = outcomes.get(step.index) or Outcome(
@@ -212,7 +288,6 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
             for step in plan.steps:
                 if step.index in reassociator.outcomes:
                     step.outcome = reassociator.outcomes[step.index]
-        _leave_unlinked(plan)
     finally:
         interrupts.remove()
         await client.aclose()
@@ -252,6 +327,11 @@ def _settle_followers(plan: Plan) -> None:
         if leader.meeting_id is not None and leader.status in (Status.CREATED, Status.NOT_ASSOCIATED):
             step.action = Action.ASSOCIATE
             step.meeting_id = leader.meeting_id
+        elif leader.status is Status.CREATED:  # created, but the server gave no id to link with
+            row = plan.steps[step.leader or 0].check.row.row_number
+            step.outcome = Outcome(Status.UNKNOWN, None, None, with_step(
+                f"shares its meeting with row {row}, created without a meeting id: it could not be linked here",
+                f"find the meeting in Zoom, put its id in row {row}'s meeting_id, then run again"))
         else:
             step.outcome = Outcome(leader.status, None, leader.error_code,
                                    f"shares its meeting with row {plan.steps[step.leader or 0].check.row.row_number}, "
@@ -269,13 +349,13 @@ def _links(plan: Plan) -> list[Link]:
     return links
 
 
-def _leave_unlinked(plan: Plan) -> None:
-    """Rows whose association never ran (interrupted) keep their meeting id, not_associated."""
-    for step in plan.steps:
-        if step.action is Action.ASSOCIATE and (step.outcome is None or step.outcome.status is Status.VALID):
-            step.outcome = Outcome(Status.NOT_ASSOCIATED, step.meeting_id, None,
-                                   "the meeting exists but was not linked to this course in this run; "
-                                   "run the sheet again to link it")
+def _kept_id(step: Step) -> Outcome:
+    """The step's outcome, never without a meeting id the plan or the sheet knew of."""
+    assert step.outcome is not None, f"row {step.check.row.row_number} has no outcome"
+    known = step.outcome.meeting_id or step.meeting_id or step.check.prior.meeting_id
+    if known == step.outcome.meeting_id:
+        return step.outcome
+    return replace(step.outcome, meeting_id=known)
 
 
 def _write(columns: ColumnMap, plan: Plan, output: Path) -> Summary:
@@ -284,9 +364,8 @@ def _write(columns: ColumnMap, plan: Plan, output: Path) -> Summary:
     text_columns = [n for n, i in enumerate(keep) if i in columns.text_positions]
     results = []
     for step in plan.steps:
-        assert step.outcome is not None, f"row {step.check.row.row_number} has no outcome"
         cells = tuple(step.check.row.cells[i] for i in keep)
-        results.append(RowResult(step.check.row.row_number, cells, step.outcome, list(step.notes)))
+        results.append(RowResult(step.check.row.row_number, cells, _kept_id(step), list(step.notes)))
     write_report(output, headers, results, text_columns=text_columns)
     return Summary(output=output, results=results, headers=headers)
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
+from .signing import key_hint
 
 PRODUCTION_BASE_URL = "https://applications.zoom.us/api/v1/lti/rich"
 
@@ -28,10 +29,15 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
+    except UnicodeDecodeError:
+        raise ConfigError("the .env file here is not UTF-8 text; save it again as UTF-8") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"configuration: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    if settings.importer_journal is not None and not str(settings.importer_journal).strip(". "):
+        settings.importer_journal = None  # IMPORTER_JOURNAL= (empty) means "not set"
+    return settings
 
 
 def credentials(settings: Settings) -> tuple[str, str]:
@@ -46,13 +52,27 @@ def credentials(settings: Settings) -> tuple[str, str]:
 
 
 def check_base_url(url: str) -> str:
-    """https anywhere; plain http only to this machine (the simulator)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """https anywhere; plain http only to this machine (the simulator).
+
+    Returned normalised (lower-case scheme and host, no default port, no trailing slash), so
+    that one endpoint written two ways is one journal scope.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+        if host:
+            host.encode("idna")
+    except (ValueError, UnicodeError) as exc:
+        raise ConfigError(f"base URL {url!r} is not a usable URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
         raise ConfigError(f"base URL {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if scheme == "http" and not is_loopback(host):
         raise ConfigError(f"base URL {url!r}: plain http is refused except to this machine; use https")
-    return url.strip().rstrip("/")
+    shown_host = f"[{host}]" if ":" in host else host
+    netloc = shown_host if port in (None, {"http": 80, "https": 443}[scheme]) else f"{shown_host}:{port}"
+    return f"{scheme}://{netloc}{parts.path}".rstrip("/")
 
 
 def is_loopback(host: str) -> bool:
@@ -68,8 +88,3 @@ def default_journal(settings: Settings) -> Path:
     if settings.importer_journal:
         return settings.importer_journal
     return Path(user_data_dir("importer", appauthor=False)) / "journal.sqlite3"
-
-
-def key_hint(key: str) -> str:
-    """The most of a key that may be shown."""
-    return key[:4] + "..." if len(key) > 4 else "..."

@@ -28,6 +28,11 @@ def now_ms() -> str:
     return str(int(time.time() * 1000))
 
 
+def key_hint(key: str) -> str:
+    """The most of a key that may be shown: its first four characters."""
+    return key[:4] + "..." if len(key) > 4 else "..."
+
+
 def signed_query(
     key: str, secret: str, user_id: str | None = None, timestamp: str | None = None
 ) -> tuple[dict[str, str], str]:

@@ -292,3 +292,48 @@ def test_done_row_moved_to_another_course_is_linked_there_not_recreated(write_xl
     assert len(snapshot["meetings"]) == 1
     assert sorted(a["contextId"] for a in snapshot["associations"]) == ["ctx-new", "ctx-old"]
     assert read_xlsx(tmp_path / "moved.xlsx")[0]["import_status"] == "associated"
+
+
+def test_validate_keeps_the_meeting_ids_of_a_result_sheet(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A", context="bad-ctx"), row("B")])
+    invoke(["run", str(sheet), "--rate", "0", "--quiet"], server=sim)
+    before = read_xlsx(tmp_path / "term.result.xlsx")
+
+    result = invoke(["validate", str(tmp_path / "term.result.xlsx"), "-o", str(tmp_path / "checked.xlsx")])
+
+    assert result.exit_code == 0, result.output
+    after = read_xlsx(tmp_path / "checked.xlsx")
+    assert [(r["import_status"], r["meeting_id"]) for r in after] == [
+        ("valid", before[0]["meeting_id"]), ("valid", before[1]["meeting_id"])]
+    # validate's default output must not replace the run's result sheet, which holds the ids.
+    refused = invoke(["validate", str(sheet)])
+    assert refused.exit_code == 2
+    assert "holds meeting ids from a run" in refused.output
+    assert read_xlsx(tmp_path / "term.result.xlsx")[0]["meeting_id"] == before[0]["meeting_id"]
+
+
+def test_adding_a_row_id_later_does_not_recreate_the_meeting(write_xlsx, invoke, sim, tmp_path):
+    first = write_xlsx([row("A"), row("B", context="ctx-2")])
+    assert invoke(["run", str(first), "--rate", "0", "--quiet"], server=sim).exit_code == 0
+    second = write_xlsx([row("A", row_id="F27-A"), row("B", context="ctx-2", row_id="F27-B")], name="ids.xlsx")
+    assert invoke(["run", str(second), "--rate", "0", "--quiet"], server=sim).exit_code == 0
+    assert len(sim.state.snapshot()["meetings"]) == 2
+    assert len(creates(sim)) == 2
+
+
+def test_result_sheet_that_cannot_be_written_stops_before_sending(write_xlsx, invoke, sim, tmp_path):
+    sheet = write_xlsx([row("A")])
+    (tmp_path / "taken.xlsx").mkdir()  # a folder where the result sheet should go
+    result = invoke(["run", str(sheet), "--rate", "0", "-o", str(tmp_path / "taken.xlsx")], server=sim)
+    assert result.exit_code == 2
+    assert "cannot be written" in result.output
+    assert sim.state.snapshot()["requests"] == []
+
+
+def test_template_does_not_overwrite_a_filled_schedule(invoke, tmp_path):
+    schedule = tmp_path / "term.csv"
+    schedule.write_text("userId\nhost@x.edu\n")
+    result = invoke(["template", str(schedule)])
+    assert result.exit_code == 2
+    assert "exists" in result.output
+    assert schedule.read_text() == "userId\nhost@x.edu\n"
