@@ -102,10 +102,11 @@ def make_progress(console: Console, quiet: bool) -> ProgressSink:
 
 
 def summary_dict(summary: Summary, exit_code: int) -> dict[str, object]:
+    counts = summary.counts
     return {
         "output": str(summary.output),
         "rows": len(summary.results),
-        "counts": {str(s): summary.counts[s] for s in Status if summary.counts[s]},
+        "counts": {str(s): counts[s] for s in Status if counts[s]},
         "needs_action": [
             {"row": r.row_number, "status": str(r.outcome.status), "meeting_id": r.outcome.meeting_id,
              "error_code": r.outcome.error_code, "error_message": r.outcome.error_message}
@@ -150,9 +151,10 @@ def print_summary(console: Console, summary: Summary, exit_code: int, as_json: b
     table.add_column("status")
     table.add_column("rows", justify="right")
     table.add_column("next step")
+    counts = summary.counts
     for status in Status:
-        if summary.counts[status]:
-            table.add_row(f"[{STYLE[status]}]{status}[/]", str(summary.counts[status]), NEXT_STEP[status])
+        if counts[status]:
+            table.add_row(f"[{STYLE[status]}]{status}[/]", str(counts[status]), NEXT_STEP[status])
     console.print(table)
     topic_column = next((i for i, h in enumerate(summary.headers) if canonical_name(h) == "topic"), None)
     needing = [r for r in summary.results if r.outcome.status in _ACTION_STATUSES]

@@ -63,10 +63,10 @@ class Summary:
     recovered: int = 0  # journal rows found in flight from a previous run
     problems: list[Problem] = field(default_factory=list)  # every row problem and warning, in row order
     notices: list[str] = field(default_factory=list)  # sheet-wide warnings (e.g. a host over its daily quota)
-    counts: Counter[Status] = field(default_factory=Counter)
 
-    def __post_init__(self) -> None:
-        self.counts = Counter(r.outcome.status for r in self.results)
+    @property
+    def counts(self) -> Counter[Status]:
+        return Counter(r.outcome.status for r in self.results)
 
     def all_done(self, statuses: frozenset[Status] = DONE_STATUSES) -> bool:
         return all(r.outcome.status in statuses for r in self.results)
