@@ -365,12 +365,18 @@ def test_missing_folder_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_template_command_writes_and_replaces_atomically(tmp_path: Path) -> None:
     target = tmp_path / "term.xlsx"
-    target.write_bytes(b"old")
     result = CliRunner().invoke(cli, ["template", str(target)])
     assert result.exit_code == 0, result.output
     assert f"Template written: {target}" in result.output
     assert zipfile.is_zipfile(target)
     assert [p.name for p in tmp_path.iterdir()] == ["term.xlsx"]  # no temporary file left behind
+    # The command never replaces a file (it may be a filled schedule); the writer replaces atomically.
+    target.write_bytes(b"old")
+    assert CliRunner().invoke(cli, ["template", str(target)]).exit_code == 2
+    assert target.read_bytes() == b"old"
+    write_template(target)
+    assert zipfile.is_zipfile(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["term.xlsx"]
 
 
 def test_write_failure_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
