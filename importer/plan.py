@@ -92,8 +92,9 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
         if check.request is None:
             steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
             continue
-        key = row_key(check.request)
-        step = Step(index, check, Action.CREATE, row_key=key, content_key=content_key(check.request), notes=notes)
+        content = content_key(check.request)
+        key = f"id:{check.request.row_id}" if check.request.row_id else content
+        step = Step(index, check, Action.CREATE, row_key=key, content_key=content, notes=notes)
         steps.append(step)
         original = _same_course(groups[key], check.request.course)
         if original is not None:

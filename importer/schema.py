@@ -7,13 +7,13 @@ for a bad cell. The rules follow API.md's "Create a meeting" table.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from .columns import SETTINGS, TIMETABLE_FIELDS, ColumnMap
-from .models import Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
+from .columns import RECURRENCE_FIELDS, SETTINGS, TIMETABLE_FIELDS, ColumnMap
+from .models import RESULT_COLUMNS, Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
 from .timetable import expand, parse_days, parse_time_range
 
 DateOrder = Literal["DMY", "MDY"]
@@ -38,7 +38,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2999
 UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object per row, not two, for the collector
 class RowCheck:
     """The schema's verdict on one row."""
 
@@ -49,10 +49,14 @@ class RowCheck:
 
     @property
     def errors(self) -> tuple[Problem, ...]:
+        if not self.problems:
+            return ()
         return tuple(p for p in self.problems if not p.warning)
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
+        if not self.problems:
+            return ()
         return tuple(p for p in self.problems if p.warning)
 
 
@@ -65,37 +69,61 @@ class _Invalid(Exception):
         self.message = message
 
 
-@dataclass
 class _RowContext:
-    columns: ColumnMap
-    row: SourceRow
-    date_order: DateOrder | None
-    now: datetime
-    problems: list[Problem] = field(default_factory=list)
-    #: Values the timetable columns supply for API columns the sheet left empty.
-    derived: dict[str, Cell] = field(default_factory=dict)
-    #: The row uses timetable columns: their problems stand in for the API columns they replace.
-    timetable: bool = False
+    # A plain class with slots: check_row makes one per row and reads ~30 cells through it.
+    __slots__ = ("columns", "row", "date_order", "now", "problems", "derived", "timetable",
+                 "index", "cells", "layout")
+
+    def __init__(self, columns: ColumnMap, row: SourceRow, date_order: DateOrder | None,
+                 now: datetime) -> None:
+        self.columns = columns
+        self.row = row
+        self.date_order = date_order
+        self.now = now
+        self.problems: list[Problem] = []
+        #: Values the timetable columns supply for API columns the sheet left empty.
+        self.derived: dict[str, Cell] = {}
+        #: The row uses timetable columns: their problems stand in for the API columns they replace.
+        self.timetable = False
+        self.index = columns.index
+        self.cells = row.cells
+        self.layout = _layout(columns.index)
 
     def cell(self, name: str) -> Cell:
-        position = self.columns.index.get(name)
-        value = None if position is None else self.row.cells[position]
-        return self.derived.get(name) if value is None else value
+        position = self.index.get(name)
+        if position is not None:
+            value = self.cells[position]
+            if value is not None:
+                return value
+        return self.derived.get(name)
 
     def written(self, name: str) -> Cell:
         """The cell as the coordinator wrote it, ignoring derived values."""
-        position = self.columns.index.get(name)
-        return None if position is None else self.row.cells[position]
+        position = self.index.get(name)
+        return None if position is None else self.cells[position]
 
     def has(self, name: str) -> bool:
-        return self.cell(name) is not None
+        position = self.index.get(name)
+        if position is not None and self.cells[position] is not None:
+            return True
+        return self.derived.get(name) is not None
+
+    def present(self, names: tuple[str, ...]) -> list[str]:
+        """The names among `names` whose cell (or derived value) is filled, in order."""
+        if self.derived:
+            return [name for name in names if self.has(name)]
+        cells = self.cells
+        return [name for name, position in self.layout.positions(names) if cells[position] is not None]
 
     def problem(self, name: str, code: str, message: str, warning: bool = False) -> None:
         self.problems.append(Problem(self.row.row_number, self.columns.header(name),
                                      self.cell(name), code, message, warning))
 
     def get(self, name: str, convert: Any, *args: Any, required: bool = False) -> Any:
-        value = self.cell(name)
+        position = self.index.get(name)
+        value = None if position is None else self.cells[position]
+        if value is None:
+            value = self.derived.get(name)
         if value is None:
             if required:
                 self.problem(name, "missing-value", f"{name} is required; fill in this cell")
@@ -107,11 +135,48 @@ class _RowContext:
             return None
 
 
+_SETTING_COLUMNS = tuple((name, f"settings.{name}") for name in SETTINGS)
+
+
+class _Layout:
+    """Where the optional column groups sit in one sheet, worked out once per sheet."""
+
+    __slots__ = ("index", "groups", "settings", "has_results")
+
+    def __init__(self, index: dict[str, int]) -> None:
+        self.index = index
+        self.groups: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
+        #: (setting, column name) for the settings columns the sheet has, in SETTINGS order.
+        self.settings = tuple((name, column) for name, column in _SETTING_COLUMNS if column in index)
+        self.has_results = any(name in index for name in RESULT_COLUMNS)
+
+    def positions(self, names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+        """(name, column) for those of `names` the sheet has, in order."""
+        known = self.groups.get(names)
+        if known is None:
+            known = self.groups[names] = tuple((n, self.index[n]) for n in names if n in self.index)
+        return known
+
+
+_LAYOUTS: dict[tuple[int, int], _Layout] = {}
+
+
+def _layout(index: dict[str, int]) -> _Layout:
+    """The sheet's `_Layout`, remembered per column index (one per sheet being checked)."""
+    key = (id(index), len(index))
+    layout = _LAYOUTS.get(key)
+    if layout is None or layout.index is not index:  # not a new dict at a reused id
+        if len(_LAYOUTS) >= 64:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(index)  # holding `index` keeps its id from being reused
+    return layout
+
+
 def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | None = None,
               now: datetime | None = None) -> RowCheck:
     """Check one row. Never raises for cell contents."""
     ctx = _RowContext(columns, row, date_order, now or datetime.now(timezone.utc))
-    prior = _prior(ctx)
+    prior = _prior(ctx) if ctx.layout.has_results else _NO_PRIOR
     user_id = ctx.get("userId", to_identifier, required=True)
     if user_id is not None and "@" in user_id and not EMAIL_RE.match(user_id):
         ctx.problem("userId", "format-error", "userId looks like an e-mail but is not a valid address")
@@ -122,11 +187,14 @@ def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | Non
     _timetable(ctx)
     info = _meeting_info(ctx)
     request = None
-    if not any(not p.warning for p in ctx.problems):
+    if not ctx.problems or not any(not p.warning for p in ctx.problems):
         assert user_id and context_id and domain
         request = CreateRequest(row.row_number, user_id, Course(context_id, domain, course_id),
                                 info, row_id)
     return RowCheck(row, request, tuple(ctx.problems), prior)
+
+
+_NO_PRIOR = PriorResult()  # a sheet without result columns: every row's prior is empty
 
 
 def _prior(ctx: _RowContext) -> PriorResult:
@@ -203,9 +271,9 @@ def _start_text(ctx: _RowContext, start: datetime, zone: str | None) -> str:
     if start.tzinfo is not None:
         utc = start.astimezone(timezone.utc)
         moment = utc
-        text = utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = _utc_text(utc)
     else:
-        text = start.strftime("%Y-%m-%dT%H:%M:%S")
+        text = start.isoformat(timespec="seconds")
         moment = None
         if zone is None:
             if not ctx.has("timezone"):  # an unreadable timezone is reported by its own problem
@@ -234,25 +302,43 @@ def _series_still_running(ctx: _RowContext) -> bool:
 
 def _localise(ctx: _RowContext, start: datetime, zone: str) -> datetime | None:
     """The UTC moment of a local start; flags times that don't exist or happen twice."""
-    tz = ZoneInfo(zone)
+    key = (start, zone)
+    known = _LOCALISED.get(key)
+    if known is None:
+        known = _local_moment(start, zone)
+        if len(_LOCALISED) >= 50_000:
+            _LOCALISED.clear()
+        _LOCALISED[key] = known
+    moment, kind = known
+    if kind == "nonexistent-time":
+        ctx.problem("start_time", "nonexistent-time",
+                    f"{start:%Y-%m-%d %H:%M} does not exist in {zone} (clocks jump forward); pick another time")
+    elif kind == "ambiguous-time":
+        ctx.problem("start_time", "ambiguous-time",
+                    f"{start:%Y-%m-%d %H:%M} happens twice in {zone} (clocks go back); Zoom picks one",
+                    warning=True)
+    return moment
+
+
+#: (naive local start, zone) -> what `_local_moment` says: class times repeat down a sheet.
+_LOCALISED: dict[tuple[datetime, str], tuple[datetime | None, str | None]] = {}
+
+
+def _local_moment(start: datetime, zone: str) -> tuple[datetime | None, str | None]:
+    """The UTC moment of a naive local start, and 'nonexistent-time' / 'ambiguous-time'."""
+    tz = _zone(zone)
     early = start.replace(tzinfo=tz, fold=0)
     late = start.replace(tzinfo=tz, fold=1)
     if early.utcoffset() != late.utcoffset():
         round_trip = early.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
         if round_trip != start:
-            ctx.problem("start_time", "nonexistent-time",
-                        f"{start:%Y-%m-%d %H:%M} does not exist in {zone} (clocks jump forward); pick another time")
-            return None
-        ctx.problem("start_time", "ambiguous-time",
-                    f"{start:%Y-%m-%d %H:%M} happens twice in {zone} (clocks go back); Zoom picks one",
-                    warning=True)
-    return early.astimezone(timezone.utc)
+            return None, "nonexistent-time"
+        return early.astimezone(timezone.utc), "ambiguous-time"
+    return early.astimezone(timezone.utc), None
 
 
 def _recurrence(ctx: _RowContext, meeting_type: int | None, zone: str | None) -> dict[str, Any]:
-    from .columns import RECURRENCE_FIELDS
-
-    present = [name for name in RECURRENCE_FIELDS if ctx.has(name)]
+    present = ctx.present(RECURRENCE_FIELDS)
     if not present:
         if meeting_type == 8:
             ctx.problem("recurrence_type", "missing-value",
@@ -321,7 +407,7 @@ def _timetable(ctx: _RowContext) -> None:
 
     Derived values fill the API columns left empty; API columns also filled in must agree.
     """
-    present = [name for name in TIMETABLE_FIELDS if ctx.has(name)]
+    present = ctx.present(TIMETABLE_FIELDS)
     if not present:
         return
     ctx.timetable = True
@@ -400,8 +486,7 @@ def to_day(value: Cell, date_order: DateOrder | None) -> date:
 
 def _settings(ctx: _RowContext) -> dict[str, Any]:
     settings: dict[str, Any] = {}
-    for name in SETTINGS:
-        column = f"settings.{name}"
+    for name, column in ctx.layout.settings:  # settings are never derived: only the sheet's own
         if not ctx.has(column):
             continue
         if name in BOOLEAN_SETTINGS:
@@ -424,6 +509,11 @@ def _settings(ctx: _RowContext) -> dict[str, Any]:
 
 
 def to_text(value: Cell) -> str:
+    if type(value) is str:  # the common case, decided without the checks below
+        text = value.strip()
+        if not text:
+            raise _Invalid("missing-value", "the cell is empty")
+        return text
     if isinstance(value, (datetime, date, time)):
         raise _Invalid("type-error", f"expected text, found a date {value}")
     if isinstance(value, float) and value.is_integer():
@@ -432,6 +522,15 @@ def to_text(value: Cell) -> str:
     if not text:
         raise _Invalid("missing-value", "the cell is empty")
     return text
+
+
+_SCIENTIFIC_RE = re.compile(r"[+-]?\d+(\.\d+)?[eE][+-]?\d+")
+_SCIENTIFIC_START = frozenset("+-0123456789")
+_URL_SCHEME_RE = re.compile(r"^https?://")
+_WHOLE_NUMBER_RE = re.compile(r"[+-]?\d+(\.0+)?")
+_TYPE_WORD_SPACING_RE = re.compile(r"[\s_\-()]")
+_WEEKDAY_SPLIT_RE = re.compile(r"[,;/\s]+")
+_EMAIL_SPLIT_RE = re.compile(r"[;,\s]+")
 
 
 def to_identifier(value: Cell) -> str:
@@ -446,7 +545,7 @@ def to_identifier(value: Cell) -> str:
         raise _Invalid("type-error",
                        f"{value!r} is not a whole number; format the column as Text in Excel and retype the id")
     text = to_text(value)
-    if re.fullmatch(r"[+-]?\d+(\.\d+)?[eE][+-]?\d+", text):
+    if text[0] in _SCIENTIFIC_START and _SCIENTIFIC_RE.fullmatch(text):
         raise _Invalid("scientific-notation",
                        f"'{text}' is an id that Excel turned into scientific notation; "
                        "format the column as Text and retype the id")
@@ -455,13 +554,15 @@ def to_identifier(value: Cell) -> str:
 
 def to_domain(value: Cell) -> str:
     text = to_identifier(value).lower()
-    text = re.sub(r"^https?://", "", text).rstrip("/")
+    text = _URL_SCHEME_RE.sub("", text).rstrip("/")
     if "/" in text or " " in text or "." not in text:
         raise _Invalid("format-error", f"'{value}' is not a domain like canvas.example.edu")
     return text
 
 
 def to_int(value: Cell) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise _Invalid("type-error", f"expected a whole number, found {value}")
     if isinstance(value, int):
@@ -471,7 +572,7 @@ def to_int(value: Cell) -> int:
             return int(value)
         raise _Invalid("type-error", f"expected a whole number, found {value}")
     text = str(value).strip()
-    if re.fullmatch(r"[+-]?\d+(\.0+)?", text):
+    if _WHOLE_NUMBER_RE.fullmatch(text):
         try:  # not int(float(text)): that loses digits past 2**53 and overflows on long text
             return int(text.split(".")[0])
         except ValueError:  # more digits than Python converts
@@ -486,8 +587,18 @@ def to_positive_int(value: Cell) -> int:
     return number
 
 
+_INT_CHOICES: dict[tuple[Any, ...], bool] = {}
+
+
+def _all_ints(choices: tuple[Any, ...]) -> bool:
+    known = _INT_CHOICES.get(choices)
+    if known is None:
+        known = _INT_CHOICES[choices] = all(isinstance(c, int) for c in choices)
+    return known
+
+
 def to_choice(value: Cell, choices: tuple[Any, ...]) -> Any:
-    if all(isinstance(c, int) for c in choices):
+    if _all_ints(choices):
         number = to_int(value)
         if number not in choices:
             listed = ", ".join(str(c) for c in choices) if len(choices) < 10 else f"{choices[0]}-{choices[-1]}"
@@ -500,8 +611,10 @@ def to_choice(value: Cell, choices: tuple[Any, ...]) -> Any:
 
 
 def to_meeting_type(value: Cell) -> int:
+    if type(value) is int and value in (1, 2, 3, 8):
+        return value
     if isinstance(value, str):
-        word = re.sub(r"[\s_\-()]", "", value.lower())
+        word = _TYPE_WORD_SPACING_RE.sub("", value.lower())
         if word in TYPE_WORDS:
             return TYPE_WORDS[word]
     try:
@@ -536,8 +649,21 @@ def _zone_lookup() -> dict[str, str]:
     return _ZONES
 
 
+_TIMEZONES: dict[str, str] = {}  # cell text -> zone id, for the texts seen (a sheet uses a few)
+
+
 def to_timezone(value: Cell) -> str:
     text = to_text(value)
+    known = _TIMEZONES.get(text)
+    if known is not None:
+        return known
+    name = _timezone(text)
+    if len(_TIMEZONES) < 10_000:
+        _TIMEZONES[text] = name
+    return name
+
+
+def _timezone(text: str) -> str:
     if text.lower() in UTC_NAMES:
         return "UTC"
     name = _zone_lookup().get(text.lower().replace(" ", "_"))
@@ -545,17 +671,33 @@ def to_timezone(value: Cell) -> str:
         raise _Invalid("unknown-timezone",
                        f"'{text}' is not a timezone id; use a name like America/New_York or Europe/London")
     try:
-        ZoneInfo(name)
+        _zone(name)
     except ZoneInfoNotFoundError:  # pragma: no cover - listed zones load
         raise _Invalid("unknown-timezone", f"'{text}' is not a timezone id") from None
     return name
+
+
+_ZONE_OBJECTS: dict[str, ZoneInfo] = {}
+
+
+def _zone(name: str) -> ZoneInfo:
+    """ZoneInfo(name), without ZoneInfo's own per-call cache lookup."""
+    zone = _ZONE_OBJECTS.get(name)
+    if zone is None:
+        zone = _ZONE_OBJECTS[name] = ZoneInfo(name)
+    return zone
+
+
+def _utc_text(moment: datetime) -> str:
+    """'YYYY-MM-DDTHH:MM:SSZ' of an aware datetime already in UTC (strftime's output, faster)."""
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def to_weekdays(value: Cell) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         parts = [str(to_int(value))]
     else:
-        parts = [p for p in re.split(r"[,;/\s]+", to_text(value)) if p]
+        parts = [p for p in _WEEKDAY_SPLIT_RE.split(to_text(value)) if p]
     days: list[int] = []
     for part in parts:
         if not (part.isdecimal() and len(part) <= 2 and 1 <= int(part) <= 7):
@@ -569,7 +711,7 @@ def to_weekdays(value: Cell) -> str:
 
 
 def to_email_list(value: Cell) -> str:
-    emails = [p.strip() for p in re.split(r"[;,\s]+", to_text(value)) if p.strip()]
+    emails = [p.strip() for p in _EMAIL_SPLIT_RE.split(to_text(value)) if p.strip()]
     for email in emails:
         if not EMAIL_RE.match(email):
             raise _Invalid("format-error", f"'{email}' is not an e-mail address")
@@ -604,8 +746,8 @@ def to_end_date_time(value: Cell, zone: str | None, date_order: DateOrder | None
     if moment.tzinfo is None and moment.time() == time(0, 0):
         moment = moment.replace(hour=23, minute=59, second=0)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(zone) if zone and zone != "UTC" else timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=_zone(zone) if zone and zone != "UTC" else timezone.utc)
+    return _utc_text(moment.astimezone(timezone.utc))
 
 
 def to_datetime(value: Cell, date_order: DateOrder | None) -> datetime:
@@ -616,6 +758,8 @@ def to_datetime(value: Cell, date_order: DateOrder | None) -> datetime:
         raise _Invalid("out-of-range",
                        f"'{value}': year {moment.year} is not a plausible meeting date; check the year")
     # Round, not truncate: Excel stores a time as a fraction of a day, so 10:00 can arrive as 09:59:59.999.
+    if not moment.microsecond:
+        return moment
     if moment.microsecond >= 500_000:
         moment += timedelta(seconds=1)
     return moment.replace(microsecond=0)

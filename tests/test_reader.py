@@ -4,12 +4,15 @@ clear line for each file it cannot use."""
 from __future__ import annotations
 
 import codecs
+import tempfile
 import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer.errors import InputError
 from importer.models import Sheet
@@ -271,3 +274,136 @@ def test_folder_instead_of_a_file(tmp_path: Path) -> None:
     folder.mkdir()
 
     assert refused(folder) == f"{folder}: is a folder, not a schedule file"
+
+
+# --- xlsx: layout and round trips ---------------------------------------------------------
+
+
+def test_xlsx_blank_first_row_and_first_column_keep_sheet_row_numbers(tmp_path: Path) -> None:
+    # Header in B2..C2, data from B3; a stray cell in A5 widens the used area to column A.
+    path = write_xlsx(tmp_path / "offset.xlsx", [[], [None, "User ID", "Topic"], [None, "a@x.edu", "T"],
+                                                 [], ["stray", "b@x.edu", None]])
+
+    sheet = read_sheet(path)
+
+    assert sheet.headers == ("", "User ID", "Topic")
+    assert rows_of(sheet) == [(3, (None, "a@x.edu", "T")), (5, ("stray", "b@x.edu", None))]
+
+
+def test_xlsx_header_in_column_b_only(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "colb.xlsx", [[], [None, "User ID", "Topic"], [None, "a@x.edu", "T"]])
+
+    sheet = read_sheet(path)
+
+    assert sheet.headers == ("", "User ID", "Topic")
+    assert rows_of(sheet) == [(3, (None, "a@x.edu", "T"))]
+
+
+def test_xlsx_numbers_dates_and_times_are_typed_as_before(tmp_path: Path) -> None:
+    from datetime import date, time, timedelta
+
+    path = write_xlsx(tmp_path / "types.xlsx", [
+        ["A", "B", "C", "D", "E", "F", "G"],
+        [396, 50.5, date(2026, 9, 8), time(9, 30), -4, 0, timedelta(hours=1)],
+        [2.0**60, True, datetime(2026, 9, 8, 10, 0, 30), None, 12345678901234, 1e20, False],
+    ])
+
+    rows = rows_of(read_sheet(path))
+
+    assert rows == [
+        (2, (396, 50.5, datetime(2026, 9, 8), time(9, 30), -4, 0, timedelta(hours=1))),
+        (3, (2.0**60, True, datetime(2026, 9, 8, 10, 0, 30), None, 12345678901234, 1e20, False)),
+    ]
+    assert [type(v) for v in rows[0][1][:6]] == [int, float, datetime, time, int, int]
+    assert [type(v) for v in rows[1][1][:6]] == [float, bool, datetime, type(None), int, float]
+
+
+def test_xlsx_formula_cached_values_and_error_cells(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "formulas.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, ["User ID", "Sum", "Lookup", "Text"])
+    sheet.write_string(1, 0, "a@x.edu")
+    sheet.write_formula(1, 1, "=1+2", None, 3)
+    sheet.write_formula(1, 2, "=NA()", None, "#N/A")
+    sheet.write_formula(1, 3, '=" x "', None, " x ")
+    other = workbook.add_worksheet("Other")  # error cells are found in the sheet asked for
+    other.write_row(2, 1, ["User ID", "Timezone"])
+    other.write_string(3, 1, "b@x.edu")
+    other.write_formula(3, 2, "=1/0", None, "#DIV/0!")
+    workbook.close()
+
+    # An error cell reads as its text, so the schema refuses it rather than taking it as empty.
+    assert rows_of(read_sheet(path)) == [(2, ("a@x.edu", 3, "#N/A", "x"))]
+    assert rows_of(read_sheet(path, "Other")) == [(4, (None, "b@x.edu", "#DIV/0!"))]
+
+
+def test_xlsx_hidden_columns_are_read(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "hidden.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["User ID", "Secret", "Topic"])
+    sheet.append(["a@x.edu", "s", "T"])
+    sheet.column_dimensions["B"].hidden = True
+    workbook.save(path)
+
+    assert rows_of(read_sheet(path)) == [(2, ("a@x.edu", "s", "T"))]
+
+
+def test_result_sheet_text_reads_back_exactly(tmp_path: Path) -> None:
+    from importer.models import Outcome, RowResult, Status
+    from importer.report import write_report
+
+    texts = ["a_x0041_b", "x_x005F_y", "line\rbreak", "_x000D_ literal", "tab\tinside", "two\nlines",
+             "=1+2", "'quoted"]
+    rows = [RowResult(n + 2, (text,), Outcome(Status.VALID)) for n, text in enumerate(texts)]
+    path = tmp_path / "result.xlsx"
+    write_report(path, ["Notes"], rows)
+
+    sheet = read_sheet(path)
+
+    assert sheet.headers[0] == "Notes"
+    assert [row.cells[0] for row in sheet.rows] == texts
+
+
+def test_excel_shared_strings_are_decoded_once(tmp_path: Path) -> None:
+    # Excel keeps text in sharedStrings.xml, escaping a literal `_x0041_` as `_x005F_x0041_`.
+    import xlsxwriter
+
+    path = tmp_path / "shared.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))  # not constant_memory: shared strings, as Excel writes
+    sheet = workbook.add_worksheet()
+    texts = ["a_x0041_b", "x_x005F_y", "line\rbreak"]
+    sheet.write_column(0, 0, ["Notes", *texts])
+    workbook.close()
+
+    assert [row.cells[0] for row in read_sheet(path).rows] == texts
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.sampled_from("_x005FDd1A \r\n\t\x01\x1f&<é"), min_size=1, max_size=24),
+                min_size=1, max_size=6))
+def test_result_sheet_escapes_round_trip(texts: list[str]) -> None:
+    # Literal `_xHHHH_` sequences next to control characters, which both become `_xHHHH_`.
+    import openpyxl
+
+    from importer.models import Outcome, RowResult, Status
+    from importer.report import unescape_xlsx_text, write_report
+
+    rows = [RowResult(n + 2, ("x", text), Outcome(Status.VALID)) for n, text in enumerate(texts)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.xlsx"
+        write_report(path, ["Id", "Notes"], rows)
+
+        read = [row.cells[1] for row in read_sheet(path).rows]
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        raw = [row[1] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)]
+        workbook.close()
+
+    assert read == [text.strip() or None for text in texts]
+    assert [unescape_xlsx_text(value) for value in raw] == texts

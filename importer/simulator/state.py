@@ -35,6 +35,20 @@ class SimState:
         self.requests: list[dict[str, Any]] = []
         self.bulk_calls: list[int] = []
         self.flaky_attempts: dict[str, int] = {}
+        self._clear_indexes()
+
+    def _clear_indexes(self) -> None:
+        """Indexes over the lists above, so each request costs O(1), not O(ledger).
+
+        They hold nothing the lists don't: snapshot() and the tests see only the lists.
+        """
+        #: _course_key of every association.
+        self._present: set[tuple[str, str, str]] = set()
+        #: Ids of every meeting, and a frozen copy handed out until the next create.
+        self._meeting_ids: set[str] = set()
+        self._meeting_ids_view: frozenset[str] | None = frozenset()
+        #: userId -> created_at of each of that host's meetings.
+        self._created_at: dict[str, list[float]] = {}
 
     # -- writes (called from the server thread) ---------------------------------
 
@@ -61,12 +75,15 @@ class SimState:
                     "created_at": created_at,
                 }
             )
+            self._meeting_ids.add(meeting_id)
+            self._meeting_ids_view = None
+            self._created_at.setdefault(user_id, []).append(created_at)
             return meeting_id
 
     def associate(self, items: list[dict[str, Any]], via: str) -> int:
         """Record associations; already-present ones are skipped. Returns how many were new."""
         with self._lock:
-            present = {_course_key(a) for a in self.associations}
+            present = self._present
             added = 0
             for item in items:
                 key = _course_key(item)
@@ -89,9 +106,12 @@ class SimState:
         """Remove associations; returns how many existed."""
         with self._lock:
             doomed = {_course_key(item) for item in items}
+            if not doomed & self._present:
+                return 0
             kept = [a for a in self.associations if _course_key(a) not in doomed]
             removed = len(self.associations) - len(kept)
             self.associations = kept
+            self._present -= doomed
             return removed
 
     def flaky_attempt(self, context_id: str) -> int:
@@ -111,18 +131,21 @@ class SimState:
 
     # -- reads ---------------------------------------------------------------------
 
-    def meeting_ids(self) -> set[str]:
+    def meeting_ids(self) -> frozenset[str]:
+        """Every meeting id (a frozen copy, rebuilt only after a create)."""
         with self._lock:
-            return {m["id"] for m in self.meetings}
+            if self._meeting_ids_view is None:
+                self._meeting_ids_view = frozenset(self._meeting_ids)
+            return self._meeting_ids_view
+
+    def has_meeting(self, meeting_id: str) -> bool:
+        with self._lock:
+            return meeting_id in self._meeting_ids
 
     def creates_between(self, user_id: str, start: float, end: float) -> int:
         """Meetings created by one host in [start, end): the daily cap counts these."""
         with self._lock:
-            return sum(
-                1
-                for m in self.meetings
-                if m["userId"] == user_id and start <= m["created_at"] < end
-            )
+            return sum(1 for t in self._created_at.get(user_id, ()) if start <= t < end)
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy, safe to inspect while the server keeps running."""
@@ -153,3 +176,4 @@ class SimState:
             self.requests = []
             self.bulk_calls = []
             self.flaky_attempts = {}
+            self._clear_indexes()
