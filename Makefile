@@ -28,8 +28,16 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks, not tests: prints the table and writes benchmarks/results.md (see benchmarks/README.md).
+# Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

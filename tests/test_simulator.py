@@ -597,3 +597,27 @@ def test_demo_config_values() -> None:
     assert config.unknown_users == frozenset({"former.lecturer@state.example.edu"})
     assert config.reject_contexts == frozenset({REJECTED})
     assert config.flaky_contexts == frozenset({FLAKY}) and config.flaky_failures == 1
+
+
+def test_ledger_indexes_follow_associate_disassociate_and_reset() -> None:
+    from importer.simulator.state import SimState
+
+    state = SimState()
+    first = state.create_meeting("h@x.edu", {"topic": "A"}, "c1", "d.edu", None, 100.0)
+    second = state.create_meeting("h@x.edu", {"topic": "B"}, "c2", "d.edu", None, 200.0)
+    link = {"meetingId": first, "contextId": "c1", "domain": "d.edu"}
+
+    assert state.associate([link, {**link, "courseId": "9"}], via="create") == 1  # courseId is no identity
+    assert state.associate([link], via="bulkImport") == 0
+    assert state.disassociate([link, {"meetingId": second, "contextId": "c9", "domain": "d.edu"}]) == 1
+    assert state.associate([link], via="bulkImport") == 1
+    assert state.meeting_ids() == {first, second}
+    assert state.creates_between("h@x.edu", 100.0, 200.0) == 1
+    assert state.snapshot()["associations"] == [
+        {"meetingId": first, "contextId": "c1", "domain": "d.edu", "courseId": None, "via": "bulkImport"},
+    ]
+
+    state.reset()
+    assert state.meeting_ids() == set()
+    assert state.creates_between("h@x.edu", 0.0, 1e12) == 0
+    assert state.associate([link], via="bulkImport") == 1
