@@ -33,7 +33,14 @@ DELIMITERS = (",", ";", "\t")
 
 def read_sheet(path: Path, sheet_name: str | None = None) -> Sheet:
     """Read the whole sheet: header row, then every row that has at least one value."""
-    path = Path(path)
+    try:
+        return _read_sheet(Path(path), sheet_name)
+    except OSError as exc:  # locked by Excel, no permission, a device: one line, not a traceback
+        hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
+        raise InputError(f"{path}: cannot be read: {exc.strerror or exc}{hint}") from None
+
+
+def _read_sheet(path: Path, sheet_name: str | None) -> Sheet:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():

@@ -407,3 +407,13 @@ def test_result_sheet_escapes_round_trip(texts: list[str]) -> None:
 
     assert read == [text.strip() or None for text in texts]
     assert [unescape_xlsx_text(value) for value in raw] == texts
+
+
+def test_a_file_that_cannot_be_read_is_one_input_error(tmp_path) -> None:
+    from importer.errors import InputError
+    from importer.reader import read_sheet
+
+    device = tmp_path / "mem.csv"
+    device.symlink_to("/proc/self/mem")  # exists, but reading it fails with an OSError
+    with pytest.raises(InputError, match="cannot be read"):
+        read_sheet(device)
