@@ -12,21 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from .columns import canonical_name
-from .models import Status
+from .models import NEEDS_ACTION, NEXT_STEPS, Status
 from .run import Progress as ProgressSink
 from .run import Summary
 
 ACTION_CAP = 20
-NEXT_STEP = {
-    Status.VALID: "-",
-    Status.INVALID: "fix the cell named in error_message, then run again",
-    Status.CREATED: "-",
-    Status.ASSOCIATED: "-",
-    Status.NOT_ASSOCIATED: "fix contextId/domain, run again: it is associated, not re-created",
-    Status.FAILED: "fix, run again",
-    Status.UNKNOWN: "check in Zoom; --retry-unknown sends it again",
-    Status.NOT_SENT: "run the same sheet again (after 00:00 UTC for a daily limit)",
-}
 STYLE = {Status.VALID: "green", Status.CREATED: "green", Status.ASSOCIATED: "green",
          Status.INVALID: "red", Status.FAILED: "red", Status.NOT_ASSOCIATED: "yellow",
          Status.UNKNOWN: "yellow", Status.NOT_SENT: "yellow"}
@@ -110,13 +100,12 @@ def summary_dict(summary: Summary, exit_code: int) -> dict[str, object]:
         "needs_action": [
             {"row": r.row_number, "status": str(r.outcome.status), "meeting_id": r.outcome.meeting_id,
              "error_code": r.outcome.error_code, "error_message": r.outcome.error_message}
-            for r in summary.results if r.outcome.status in _ACTION_STATUSES],
+            for r in summary.results if r.outcome.status in NEEDS_ACTION],
         "interrupted": summary.interrupted,
         "exit_code": exit_code,
     }
 
 
-_ACTION_STATUSES = {Status.INVALID, Status.NOT_ASSOCIATED, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT}
 
 
 PROBLEM_CAP = 30
@@ -154,10 +143,10 @@ def print_summary(console: Console, summary: Summary, exit_code: int, as_json: b
     counts = summary.counts
     for status in Status:
         if counts[status]:
-            table.add_row(f"[{STYLE[status]}]{status}[/]", str(counts[status]), NEXT_STEP[status])
+            table.add_row(f"[{STYLE[status]}]{status}[/]", str(counts[status]), NEXT_STEPS[status])
     console.print(table)
     topic_column = next((i for i, h in enumerate(summary.headers) if canonical_name(h) == "topic"), None)
-    needing = [r for r in summary.results if r.outcome.status in _ACTION_STATUSES]
+    needing = [r for r in summary.results if r.outcome.status in NEEDS_ACTION]
     if needing:
         console.print(f"\n{len(needing)} row(s) need action:")
         for result in needing[:ACTION_CAP]:

@@ -24,6 +24,25 @@ class Status(StrEnum):
 #: Statuses that count as success for the exit code.
 DONE_STATUSES = frozenset({Status.CREATED, Status.ASSOCIATED})
 
+#: Statuses that ask the coordinator to do something (`valid` and the done ones do not).
+NEEDS_ACTION = frozenset(
+    {Status.INVALID, Status.NOT_ASSOCIATED, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT}
+)
+
+#: The next step for each status (DESIGN.md's status table): the Summary sheet and the terminal say it.
+NEXT_STEPS: dict[Status, str] = {
+    Status.VALID: "nothing to fix: `importer run` on this sheet sends it",
+    Status.INVALID: "fix the cell named in error_message, then run again",
+    Status.CREATED: "nothing: the meeting was created and associated",
+    Status.ASSOCIATED: "nothing: an existing meeting was associated with the course",
+    Status.NOT_ASSOCIATED: (
+        "fix contextId/domain, run again: the meeting is associated, not re-created"
+    ),
+    Status.FAILED: "fix the problem in error_message, run again (no meeting exists)",
+    Status.UNKNOWN: "check in Zoom whether the meeting exists; --retry-unknown sends it again",
+    Status.NOT_SENT: "run the same sheet again (after 00:00 UTC for a daily limit)",
+}
+
 #: The result columns appended to every output sheet (and recognised on input).
 RESULT_COLUMNS = ("import_status", "meeting_id", "error_code", "error_message")
 

@@ -6,7 +6,7 @@ from .client import Answer
 from .models import Outcome, Status
 
 #: Next steps for error codes a coordinator can meet (appended to the server's message).
-NEXT_STEPS = {
+CODE_NEXT_STEPS = {
     "401": "the LTI key/secret pair was refused or the computer's clock is wrong: check LTI_KEY, "
            "LTI_SECRET (LTI Pro's configuration page) and the system clock",
     "1001": "Zoom does not know this host: check the userId (the host's Zoom e-mail or user id)",
@@ -49,10 +49,10 @@ def create_outcome(answer: Answer, exhausted: bool = False) -> Outcome:
                        with_step(answer.error_message, NOT_ASSOCIATED_STEP))
     if answer.kind == "refused":
         return Outcome(Status.FAILED, None, answer.error_code,
-                       with_step(answer.error_message, NEXT_STEPS.get(answer.error_code or "")))
+                       with_step(answer.error_message, CODE_NEXT_STEPS.get(answer.error_code or "")))
     if answer.kind == "retry":
         attempts = "after every retry " if exhausted else ""
         return Outcome(Status.FAILED, None, answer.error_code,
                        with_step(f"{answer.error_message or 'temporarily refused'} ({attempts}nothing was created)",
-                                 NEXT_STEPS.get(answer.error_code or "")))
+                                 CODE_NEXT_STEPS.get(answer.error_code or "")))
     return Outcome(Status.UNKNOWN, None, answer.error_code, with_step(answer.error_message, UNKNOWN_STEP))

@@ -52,7 +52,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from .errors import InputError
-from .models import DONE_STATUSES, RESULT_COLUMNS, Cell, RowResult, Status
+from .models import DONE_STATUSES, NEEDS_ACTION, NEXT_STEPS, RESULT_COLUMNS, Cell, RowResult, Status
 
 __all__ = [
     "ACTION_LIST_LIMIT",
@@ -72,25 +72,6 @@ SUMMARY_SHEET = "Summary"
 
 #: How many rows needing action the Summary sheet lists before saying "and N more".
 ACTION_LIST_LIMIT = 200
-
-#: Statuses that ask the coordinator to do something (`valid` and the done ones do not).
-NEEDS_ACTION = frozenset(
-    {Status.INVALID, Status.NOT_ASSOCIATED, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT}
-)
-
-#: One line per status for the Summary sheet, from DESIGN.md's status table.
-NEXT_STEPS: dict[Status, str] = {
-    Status.VALID: "nothing to fix: `importer run` on this sheet sends it",
-    Status.INVALID: "fix the cell named in error_message, then run again",
-    Status.CREATED: "nothing: the meeting was created and associated",
-    Status.ASSOCIATED: "nothing: an existing meeting was associated with the course",
-    Status.NOT_ASSOCIATED: (
-        "fix contextId/domain, run again: the meeting is associated, not re-created"
-    ),
-    Status.FAILED: "fix the problem in error_message, run again (no meeting exists)",
-    Status.UNKNOWN: "check in Zoom whether the meeting exists; --retry-unknown sends it again",
-    Status.NOT_SENT: "run the same sheet again (after 00:00 UTC for a daily limit)",
-}
 
 # Excel's limits: past these XlsxWriter silently drops cells, which would lose results.
 _XLSX_MAX_ROWS = 1_048_576
