@@ -577,6 +577,7 @@ def _profile_run(rows_run: int, stock: bool, env: dict[str, str], pyinstrument: 
         for suffix in ("", "-wal", "-shm"):
             Path(f"{journal}{suffix}").unlink(missing_ok=True)
         session = WORK / f"profile-run-l0-c16-{rows_run}.pyisession"
+        session.unlink(missing_ok=True)  # never render a stale profile of an earlier run
         cmd = pyinstrument + ["-o", str(session), "-m", "importer", "run", str(sheet), "--base-url", sim.base_url,
                               "--journal", str(journal), "--rate", "0", "--concurrency", "16", "--quiet",
                               "-o", str(WORK / "out-profile.xlsx")]
@@ -589,6 +590,7 @@ def _profile_run(rows_run: int, stock: bool, env: dict[str, str], pyinstrument: 
                                   rows_run)
         # The floor under the same profiler: how much of the httpx time is the same in both.
         session = WORK / f"profile-bare-l0-c16-{rows_run}.pyisession"
+        session.unlink(missing_ok=True)  # never render a stale profile of an earlier run
         cmd = pyinstrument + ["-o", str(session), str(BENCH / "bare_loop.py"), "--base-url", sim.base_url,
                               "--bodies", str(make_bodies(rows_run)), "--concurrency", "16"]
         m = measure(cmd, env, tag="profile-bare", sim_pid=sim.proc.pid)
@@ -604,6 +606,7 @@ def _profile_validate(rows_validate: int, env: dict[str, str], pyinstrument: lis
     written = []
     sheet = make_sheet(rows_validate)
     session = WORK / f"profile-validate-{rows_validate}.pyisession"
+    session.unlink(missing_ok=True)  # never render a stale profile of an earlier run
     cmd = pyinstrument + ["-o", str(session), "-m", "importer", "validate", str(sheet),
                           "-o", str(WORK / "out-profile-validate.xlsx")]
     m = measure(cmd, env, tag="profile-validate")
@@ -686,6 +689,9 @@ def render_profile(session_path: Path, title: str, requests: int = 0) -> list[st
     from pyinstrument.renderers import ConsoleRenderer
     from pyinstrument.session import Session
 
+    if not session_path.exists() or session_path.stat().st_size == 0:
+        log(f"  no profile written to {session_path.name} (did the command fail? see benchmarks/work/*.stderr)")
+        return []
     session = Session.load(str(session_path))
     stem = session_path.with_suffix("")
     tree = stem.with_name(stem.name + ".txt")

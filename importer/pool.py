@@ -63,6 +63,7 @@ class Throttle:
         self.current = rate
         self._limiter = self._make_limiter(rate)
         self._resume_at = 0.0
+        self._eased_at = -1.0
         self._successes = 0
 
     def _make_limiter(self, rate: float) -> AsyncLimiter | None:
@@ -78,9 +79,13 @@ class Throttle:
 
     def slow_down(self, retry_after: float | None) -> None:
         self._successes = 0
+        now = time.monotonic()
         if self.rate <= 0:
-            self._resume_at = max(self._resume_at, time.monotonic() + (retry_after if retry_after else 1.0))
+            self._resume_at = max(self._resume_at, now + (retry_after if retry_after else 1.0))
             return
+        if now - self._eased_at < 1.0:
+            return  # refusals of one burst are one signal: ease once per second, not once per 429
+        self._eased_at = now
         self.current = max(self.current * self.EASE, self.rate * self.FLOOR)
         self._limiter = self._make_limiter(self.current)
 

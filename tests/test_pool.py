@@ -185,6 +185,9 @@ def test_throttle_slows_on_429_and_recovers() -> None:
     throttle.slow_down(None)
     assert throttle.current == pytest.approx(18.0)
     throttle.slow_down(0.1)
+    assert throttle.current == pytest.approx(18.0)  # the same burst: eased once
+    throttle._eased_at -= 1.0  # a second later
+    throttle.slow_down(0.1)
     assert throttle.current == pytest.approx(16.2)
     for _ in range(Throttle.RECOVER_AFTER):
         throttle.succeeded()
@@ -193,6 +196,7 @@ def test_throttle_slows_on_429_and_recovers() -> None:
         throttle.succeeded()
     assert throttle.current == 20.0  # back to the configured rate, never above
     for _ in range(50):
+        throttle._eased_at -= 1.0
         throttle.slow_down(1.0)
     assert throttle.current == pytest.approx(5.0)  # a floor: a burst of 429s never stalls the run
     unlimited = Throttle(0.0)
