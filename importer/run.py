@@ -23,7 +23,7 @@ from .plan import Action, Plan, Step, build_plan
 from .pool import CreateJob, CreatePool, PoolOptions
 from .reader import read_sheet
 from .reassociate import Link, Reassociator
-from .report import write_report
+from .report import gc_paused, write_report
 from .schema import DateOrder, RowCheck, check_row
 
 
@@ -89,7 +89,8 @@ def check_sheet(path: Path, read: ReadOptions, now: datetime | None = None
     sheet = read_sheet(path, read.sheet)
     columns = ColumnMap.build(sheet.headers, str(path))
     now = now or datetime.now(timezone.utc)
-    return columns, [check_row(columns, row, date_order=read.date_order, now=now) for row in sheet.rows]
+    with gc_paused():  # the loop makes no cycles; collections would walk every row held (measured ~1 s/100k)
+        return columns, [check_row(columns, row, date_order=read.date_order, now=now) for row in sheet.rows]
 
 
 def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptions()) -> Summary:
@@ -98,7 +99,8 @@ def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptio
         output = default_output(path)
         _refuse_to_overwrite_results(output, path)
     _check_output(output)
-    plan = build_plan(checks, None)
+    with gc_paused():
+        plan = build_plan(checks, None)
     for step in plan.steps:
         if step.outcome is None or step.outcome.status is not Status.INVALID:
             # Rows already done or linked are fine as they are: valid, and their meeting id kept.
