@@ -64,11 +64,11 @@ class Plan:
         return {host: rows for host, rows in self.creates_per_host().items() if len(rows) > limit}
 
 
-def row_key(request: CreateRequest) -> str:
-    """A row's identity: its row_id when given, else its content key."""
+def row_key(request: CreateRequest, content: str | None = None) -> str:
+    """A row's identity: its row_id when given, else its content key (pass it if already known)."""
     if request.row_id:
         return f"id:{request.row_id}"
-    return content_key(request)
+    return content or content_key(request)
 
 
 def content_key(request: CreateRequest) -> str:
@@ -93,7 +93,7 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
             steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
             continue
         content = content_key(check.request)
-        key = f"id:{check.request.row_id}" if check.request.row_id else content
+        key = row_key(check.request, content)
         step = Step(index, check, Action.CREATE, row_key=key, content_key=content, notes=notes)
         steps.append(step)
         original = _same_course(groups[key], check.request.course)
