@@ -36,7 +36,9 @@ $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 
 # Benchmarks, not tests: prints the table and writes benchmarks/results.md (see benchmarks/README.md).
 # Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
+# Byte-compiled first, as an installed tool would be (PYTHONDONTWRITEBYTECODE may be set here).
 bench: $(BENCH_STAMP)
+	$(BIN)/python -m compileall -q importer
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
