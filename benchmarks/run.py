@@ -28,6 +28,7 @@ import os
 import platform
 import re
 import selectors
+import shlex
 import shutil
 import signal
 import statistics
@@ -72,7 +73,7 @@ class Case:
     sim_rate_limit: int = 0  # simulator: requests per 1-s window before 429 (0 = none)
     rate: float = 0.0  # importer --rate and bare loop pacing (0 = unlimited)
     target: str | None = None  # "wall" | "throughput" | "rate"
-    progress_check: bool = False  # pairs are importer --quiet / importer without --quiet (no bare loop)
+    progress_check: bool = False  # importer --quiet / log lines / live bar on a terminal (no bare loop)
 
     @property
     def ideal_s(self) -> float | None:
@@ -387,7 +388,7 @@ class Simulator:
 @dataclass
 class Run:
     case: str
-    who: str  # "importer" | "importer-loud" | "bare"
+    who: str  # "importer" | "importer-loud" | "importer-tty" | "bare"
     pair: int
     m: Measured
     ledger: dict[str, Any]
@@ -439,8 +440,8 @@ def run_case(case: Case, sim: Simulator, profile: bool = False) -> CaseResult:
     bare_cmd = [PYTHON, str(BENCH / "bare_loop.py"), "--base-url", sim.base_url, "--bodies", str(bodies),
                 "--concurrency", str(case.concurrency), "--rate", f"{case.rate:g}"]
 
-    order = [("importer", True), ("importer-loud", False)] if case.progress_check else [("importer", True),
-                                                                                         ("bare", None)]
+    order = ([("importer", True), ("importer-loud", False), ("importer-tty", False)] if case.progress_check
+             else [("importer", True), ("bare", None)])
     for pair in range(case.pairs):
         for who, quiet in order:
             if who == "bare":
@@ -448,7 +449,10 @@ def run_case(case: Case, sim: Simulator, profile: bool = False) -> CaseResult:
             else:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{journal}{suffix}").unlink(missing_ok=True)
-                m = measure(importer_cmd(bool(quiet)), env, tag=f"{case.name}-{who}", sim_pid=sim.proc.pid)
+                cmd, run_env = importer_cmd(bool(quiet)), env
+                if who == "importer-tty":
+                    cmd, run_env = on_terminal(cmd), {**env, "TERM": "xterm-256color", "COLUMNS": "120"}
+                m = measure(cmd, run_env, tag=f"{case.name}-{who}", sim_pid=sim.proc.pid)
             ledger = sim.ledger_counts()
             ok, note = judge_run(case, who, m, ledger)
             result.runs.append(Run(case.name, who, pair, m, ledger, ok, note))
@@ -457,6 +461,12 @@ def run_case(case: Case, sim: Simulator, profile: bool = False) -> CaseResult:
                 f"{ledger['creates']} requests, {ledger['http_429']} x 429, "
                 f"{ledger['meetings']} meetings{'' if ok else '  !! ' + note}")
     return result
+
+
+def on_terminal(cmd: list[str]) -> list[str]:
+    """Run `cmd` with a pseudo-terminal as its stdout (util-linux `script`), so the importer draws
+    its live progress bar as it would for a coordinator; wait4 still counts the child's CPU."""
+    return ["script", "--quiet", "--return", "--command", shlex.join(cmd), "/dev/null"]
 
 
 def judge_run(case: Case, who: str, m: Measured, ledger: dict[str, Any]) -> tuple[bool, str]:
@@ -853,18 +863,24 @@ def report(results: list[CaseResult], validate: ValidateResult | None, startup: 
         lines += ["## Sending: importer vs bare loop", "", TABLE_HEADER, TABLE_RULE]
         lines += [case_row(r) for r in results]
         lines.append("")
-    loud = [r for r in results if r.case.progress_check]
-    for r in loud:
-        quiet, noisy = r.median("importer", "wall_s"), r.median("importer-loud", "wall_s")
-        qcpu, ncpu = r.median("importer", "cpu_s"), r.median("importer-loud", "cpu_s")
-        if quiet and noisy:
-            lines += ["## Progress display cost", "",
-                      f"{r.case.name}: `--quiet` {quiet:.2f} s wall ({fmt(qcpu)} s CPU), without `--quiet` "
-                      f"(stdout not a terminal, so plain log lines) {noisy:.2f} s wall ({fmt(ncpu)} s CPU): "
-                      f"{100 * (noisy - quiet) / quiet:+.1f} % wall (median of per-pair ratios: "
-                      f"{100 * ((r.ratio('importer-loud', 'importer') or 1) - 1):+.1f} %), "
-                      f"{100 * ((ncpu or 0) - (qcpu or 0)) / (qcpu or 1):+.1f} % CPU "
-                      f"({len(r.of('importer-loud'))} pairs, interleaved).", ""]
+    for r in (r for r in results if r.case.progress_check):
+        quiet, qcpu = r.median("importer", "wall_s"), r.median("importer", "cpu_s")
+        if not quiet:
+            continue
+        lines += ["## Progress display cost", "",
+                  f"{r.case.name}, {len(r.of('importer'))} interleaved triples; against `--quiet` "
+                  f"({quiet:.2f} s wall, {fmt(qcpu)} s CPU):", "",
+                  "| display | wall s | CPU s | wall vs --quiet | median of per-run ratios | CPU vs --quiet |",
+                  "|---|---|---|---|---|---|"]
+        for who, what in (("importer-loud", "plain log lines (stdout a file or pipe)"),
+                          ("importer-tty", "live progress bar (stdout a terminal)")):
+            wall, cpu = r.median(who, "wall_s"), r.median(who, "cpu_s")
+            if wall is None:
+                continue
+            lines.append(f"| {what} | {wall:.2f} | {fmt(cpu)} | {100 * (wall - quiet) / quiet:+.1f} % | "
+                         f"{100 * ((r.ratio(who, 'importer') or 1) - 1):+.1f} % | "
+                         f"{100 * ((cpu or 0) - (qcpu or 0)) / (qcpu or 1):+.1f} % |")
+        lines.append("")
     if validate and validate.importer:
         lines += [f"## Reading: `importer validate` on a {validate.rows:,}-row sheet vs python-calamine", "",
                   "| who | runs | wall s (median) | each run s | CPU s | peak RSS MB | rows/s | exit codes |",
