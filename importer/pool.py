@@ -52,6 +52,9 @@ class Throttle:
     Pacing alone loses what a busy event loop wakes a worker late (1.5 % of the rate here);
     the pacing bucket lets that be made up (BURST), and the window keeps the making-up from
     ever putting one request too many into a second.
+    The first request goes alone and counts in the window from its answer: it opens the
+    connection, so the server may see it tens of ms late, and a window counted from its
+    release put a 21st request into the server's first second.
 
     With a rate set, a 429 lowers the rate by a tenth and only the refused request waits its
     Retry-After (pausing every worker for one refusal cost a fifth of the throughput when
@@ -74,6 +77,8 @@ class Throttle:
         self._limiter: AsyncLimiter | None = None
         self._released: deque[float] = deque()
         self._window_s = 0.0
+        self._opener_sent = False
+        self._opened = asyncio.Event()
         self._set_rate(rate)
         self._resume_at = 0.0
         self._eased_at = -1.0
@@ -94,6 +99,9 @@ class Throttle:
             await asyncio.sleep(delay)
         if self._limiter is None:
             return
+        if self._opener_sent:
+            await self._opened.wait()
+        self._opener_sent = True
         await self._limiter.acquire()
         # Take the slot before sleeping for it, so workers waiting together queue in order.
         now = time.monotonic()
@@ -102,6 +110,14 @@ class Throttle:
         released.append(at)
         if at > now:
             await asyncio.sleep(at - now)
+
+    def answered(self) -> None:
+        """The request let go by the last wait() is over (answered, failed or abandoned)."""
+        if self._limiter is None or self._opened.is_set():
+            return
+        if self._released:
+            self._released[-1] = max(self._released[-1], time.monotonic())
+        self._opened.set()
 
     def slow_down(self, retry_after: float | None) -> None:
         self._successes = 0
@@ -244,17 +260,20 @@ class CreatePool:
         if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
             return None
         await self._throttle.wait()
-        if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
-            return None
-        if not self.journal.mark_sending(job.row_key, job.content_key, job.request.row_number):
-            raise _AlreadySent
         try:
-            answer = await self.client.create_and_associate(job.request.body())
-        except asyncio.CancelledError:
-            self._abandoned.add(job.index)
-            self.journal.record_meeting(job.row_key, "unknown", None, "abandoned",
-                                        "the run was interrupted while this request was in flight")
-            raise
+            if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
+                return None
+            if not self.journal.mark_sending(job.row_key, job.content_key, job.request.row_number):
+                raise _AlreadySent
+            try:
+                answer = await self.client.create_and_associate(job.request.body())
+            except asyncio.CancelledError:
+                self._abandoned.add(job.index)
+                self.journal.record_meeting(job.row_key, "unknown", None, "abandoned",
+                                            "the run was interrupted while this request was in flight")
+                raise
+        finally:
+            self._throttle.answered()
         if self._too_long(answer):
             # A host's daily limit: block that host at once (no more requests spent on it), and do
             # not slow the shared throttle by hours: the other hosts go on.
