@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -117,6 +118,22 @@ def _short_text(response: httpx.Response) -> str:
     except UnicodeDecodeError:
         return "(binary body)"
     return text[:200] if text else response.reason_phrase
+
+
+def url_problem(url: str) -> str | None:
+    """Why httpx could not send to `url` (its own parser, as every request will use it), or None."""
+    try:
+        parsed = httpx.URL(url)
+        _ = parsed.host  # decodes an IDNA host: raises for one that cannot be decoded
+        host = parsed.raw_host.decode("ascii")  # as it goes on the wire
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        return str(exc) or type(exc).__name__
+    if not _HOST.fullmatch(host):
+        return f"{host!r} is not a host name"
+    return None
+
+
+_HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")  # a name (IDNA-encoded) or an IP address
 
 
 class LtiClient:

@@ -10,6 +10,7 @@ from platformdirs import user_data_dir
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .client import url_problem
 from .errors import ConfigError
 from .signing import key_hint
 
@@ -72,7 +73,11 @@ def check_base_url(url: str) -> str:
         raise ConfigError(f"base URL {url!r}: plain http is refused except to this machine; use https")
     shown_host = f"[{host}]" if ":" in host else host
     netloc = shown_host if port in (None, {"http": 80, "https": 443}[scheme]) else f"{shown_host}:{port}"
-    return f"{scheme}://{netloc}{parts.path}".rstrip("/")
+    normalised = f"{scheme}://{netloc}{parts.path}".rstrip("/")
+    problem = url_problem(normalised)
+    if problem:  # caught here, not as one failed or unknown row per request
+        raise ConfigError(f"base URL {url!r} is not a usable URL ({problem})")
+    return normalised
 
 
 def is_loopback(host: str) -> bool:

@@ -189,6 +189,9 @@ def test_simulate_flag_needs_no_credentials(write_csv, invoke, tmp_path):
 @pytest.mark.parametrize("env, fragment", [
     ({"LTI_KEY": "", "LTI_SECRET": ""}, "no credentials: set LTI_KEY and LTI_SECRET"),
     ({"LTI_BASE_URL": "http://lti.example.edu/api"}, "plain http is refused"),
+    # Hosts httpx cannot send to: one line now, not one failed or "unknown" row per request.
+    ({"LTI_BASE_URL": "https://xn--a.example.edu/api"}, "is not a usable URL"),
+    ({"LTI_BASE_URL": "https://lti example.edu/api"}, "is not a host name"),
 ])
 def test_unusable_configuration_is_one_line_and_exit_2(write_xlsx, invoke, env, fragment):
     sheet = write_xlsx([row("A")])
