@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from importer.report import (
     unescape_xlsx_text,
     write_report,
 )
+from importer.report import _csv_cell, _csv_quoted
 
 HEADERS = (
     "Row ID",
@@ -325,6 +327,67 @@ def test_csv_dates_and_numbers(tmp_path: Path) -> None:
         "2026-09-08 10:00", "2026-09-08 10:00:30", "2026-12-11", "09:05", "3", "0.1", "-4", "",
         "FALSE",
     ]
+
+
+def test_csv_equal_datetimes_keep_their_own_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    utc, eastern = timezone.utc, timezone(timedelta(hours=-5))
+    moments = [datetime(2026, 9, 8, 15, 0, tzinfo=utc), datetime(2026, 9, 8, 10, 0, tzinfo=eastern),
+               datetime(2026, 9, 8, 15, 0), datetime(2026, 9, 8, 15, 0, tzinfo=utc)]
+    write_report(path, ["Start"], [result(n + 2, (m,), Status.VALID) for n, m in enumerate(moments)])
+    assert [r[0] for r in read_csv(path)[1:]] == [
+        "2026-09-08 15:00+00:00", "2026-09-08 10:00-05:00", "2026-09-08 15:00", "2026-09-08 15:00+00:00",
+    ]
+
+
+def test_csv_quotes_every_character_as_csv_writer_does() -> None:
+    fields = ["a" + chr(c) + "b" for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    expected = io.StringIO()
+    csv.writer(expected).writerow(fields)
+    assert ",".join(_csv_quoted(fields)) + "\r\n" == expected.getvalue()
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.text(st.sampled_from("ab ,\"'=+-@\t\r\n1.\ud800"), max_size=6),
+    st.integers(-(10**16), 10**16),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.datetimes(min_value=datetime(1, 1, 1)),
+    st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-5))])),
+    st.dates(),
+    st.times(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(_CELLS, max_size=4), st.sampled_from(list(Status)),
+                          st.one_of(st.none(), st.text(max_size=3)),
+                          st.one_of(st.none(), st.text(st.sampled_from(",\"'=\r\nx\ud800"), max_size=3))),
+                max_size=30),
+       st.booleans())
+def test_csv_rows_are_each_cell_through_csv_writer(
+    rows: list[tuple[list[Any], Status, str | None, str | None]], same_type_columns: bool
+) -> None:
+    """The column-at-a-time writer gives what `csv.writer` made of `_csv_cell` of each cell."""
+    width = 4
+    if same_type_columns:  # the fast paths take whole columns of one type
+        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
+    results = [result(n + 2, tuple(cells), status, meeting_id=None if code is None else "m" + code,
+                      error_code=code, error_message=message)
+               for n, (cells, status, code, message) in enumerate(rows)]
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(["c0", "c1", "c2", "c3", *RESULT_COLUMNS])
+    for r in results:
+        padded = [*r.cells, *[None] * (width - len(r.cells))]
+        outcome = r.outcome
+        writer.writerow([_csv_cell(cell) for cell in (
+            *padded, str(outcome.status), outcome.meeting_id, outcome.error_code, outcome.error_message)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.csv"
+        write_report(path, ["c0", "c1", "c2", "c3"], results)
+        assert path.read_bytes().decode("utf-8-sig") == expected.getvalue()
 
 
 # ------------------------------------------------------------------ csv_safe
