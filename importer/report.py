@@ -42,6 +42,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -256,8 +258,22 @@ class Summary:
         if type(status) is not Status:
             status = Status(status)
         self.counts[status] += 1
-        if status not in NEEDS_ACTION:
+        if status in NEEDS_ACTION:
+            self._needs_action(row, status)
+
+    def extend(self, rows: list[RowResult]) -> None:
+        """`add` each of `rows`: counted in one go, and looked at one by one only when some
+        need action."""
+        counts = Counter([row.outcome.status for row in rows])
+        for status, count in counts.items():
+            self.counts[status if type(status) is Status else Status(status)] += count
+        if NEEDS_ACTION.isdisjoint(counts):
             return
+        for row in rows:
+            if row.outcome.status in NEEDS_ACTION:
+                self._needs_action(row, Status(row.outcome.status))
+
+    def _needs_action(self, row: RowResult, status: Status) -> None:
         if len(self.needs_action) < ACTION_LIST_LIMIT:
             message = _error_message(row) or ""
             self.needs_action.append(ActionRow(row.row_number, status, message))
@@ -404,7 +420,7 @@ def _write_csv_rows(handle: TextIO, headers: tuple[str, ...], rows: Iterable[Row
     writer = csv.writer(handle)
     writer.writerow([csv_safe(cell_text(h)) for h in (*headers, *RESULT_COLUMNS)])
     fields = _CsvFields(len(headers))
-    for batch in _batches(rows, len(headers)):
+    for batch in _batches(rows):
         handle.write(fields.text(batch))
 
 
@@ -412,29 +428,34 @@ def _write_csv_rows(handle: TextIO, headers: tuple[str, ...], rows: Iterable[Row
 _BATCH = 1024
 
 
-def _batches(rows: Iterable[RowResult], width: int) -> Iterator[list[RowResult]]:
-    """`rows` in lists of up to `_BATCH`; ValueError for a row with more cells than headers."""
-    batch: list[RowResult] = []
-    for row in rows:
-        if len(row.cells) > width:
-            raise ValueError(
-                f"row {row.row_number} has {len(row.cells)} cells but the sheet has {width} columns"
-            )
-        batch.append(row)
-        if len(batch) == _BATCH:
-            yield batch
-            batch = []
-    if batch:
+def _batches(rows: Iterable[RowResult]) -> Iterator[list[RowResult]]:
+    """`rows` in lists of up to `_BATCH`."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _BATCH)):
         yield batch
 
 
 def _columns(rows: list[RowResult], width: int) -> list[list[Cell]]:
-    """The input cells of `rows` as `width` columns, short rows padded with None."""
+    """The input cells of `rows` as `width` columns, short rows padded with None.
+
+    ValueError for a row with more cells than there are headers.
+    """
+    cells = list(map(_CELLS, rows))
+    lengths = list(map(len, cells))
+    if max(lengths, default=0) > width:
+        row = rows[next(n for n, length in enumerate(lengths) if length > width)]
+        raise ValueError(
+            f"row {row.row_number} has {len(row.cells)} cells but the sheet has {width} columns"
+        )
     if not width:
         return []
-    padding = (None,) * width
-    cells = [row.cells if len(row.cells) == width else (row.cells + padding)[:width] for row in rows]
-    return [list(column) for column in zip(*cells)]
+    if min(lengths) < width:
+        padding = (None,) * width
+        cells = [row if len(row) == width else (row + padding)[:width] for row in cells]
+    return list(map(list, zip(*cells)))
+
+
+_CELLS = attrgetter("cells")
 
 
 def _no_surrogates(texts: list[str]) -> bool:
@@ -789,14 +810,13 @@ class _RowRenderer:
         """Write every row's XML to `out`; returns the summary and the last row index."""
         summary = Summary()
         last_row = 0
-        for batch in _batches(rows, self.input_width):
+        for batch in _batches(rows):
             first = last_row + 2  # the header is sheet row 1
             last_row += len(batch)
             if last_row >= _XLSX_MAX_ROWS:
                 raise InputError(f"too many rows for .xlsx (limit {_XLSX_MAX_ROWS - 1}): write .csv")
             out.write(self._batch(batch, first))
-            for row in batch:
-                summary.add(row)
+            summary.extend(batch)
         return summary, last_row
 
     def _batch(self, rows: list[RowResult], first: int) -> str:
@@ -860,6 +880,9 @@ class _RowRenderer:
                 present = values if None not in values else [v for v in values if v is not None]
                 if -_XLSX_MAX_EXACT_INT < min(present) and max(present) < _XLSX_MAX_EXACT_INT:
                     return "><v>", values, "</v>"  # below 10**15, str() is XlsxWriter's .16G
+            if kind is datetime and not as_text:  # start times: most already rendered once
+                known, render = self.datetime_bodies.get, self._datetime
+                return "", [None if v is None else known(v) or render(v) for v in values], ""
         if as_text:
             return "", [None if v is None else self._text(v if type(v) is str else cell_text(v))
                         for v in values], ""
