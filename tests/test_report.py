@@ -13,6 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,15 @@ from importer.report import (
     unescape_xlsx_text,
     write_report,
 )
-from importer.report import _csv_cell, _csv_quoted
+from importer.report import (
+    Summary,
+    _csv_cell,
+    _csv_quoted,
+    _error_message,
+    _Formats,
+    _RowRenderer,
+    cell_text,
+)
 
 HEADERS = (
     "Row ID",
@@ -426,6 +435,99 @@ def test_text_survives_both_formats(texts: list[str]) -> None:
         read = [r[0] for r in values(read_xlsx(xlsx_path)["Results"])[1:]]
         assert [unescape_xlsx_text(t) for t in read] == texts
         assert [unescape_csv_text(r[0]) for r in read_csv(csv_path)[1:]] == texts
+
+
+def _cell_by_cell_xml(renderer: _RowRenderer, rows: list[RowResult], width: int) -> str:
+    """The rows' XML with each cell's body from the renderer's per-cell methods."""
+    lines = []
+    for number, row in enumerate(rows, start=2):
+        outcome = row.outcome
+        cells = [*row.cells, *[None] * (width - len(row.cells)), str(outcome.status),
+                 outcome.meeting_id, outcome.error_code, _error_message(row)]
+        xml = []
+        for col, value in enumerate(cells):
+            if value is None:
+                continue
+            if col == width:
+                body = renderer.status_bodies[Status(value)]
+            elif col == width + 1 or (col < width and renderer.text_flags[col]):
+                body = renderer._text(value if type(value) is str else cell_text(value))
+            else:
+                body = renderer.bodies.get(type(value), renderer._other)(value)
+            xml.append(f'<c r="{renderer.letters[col]}{number}"{body}</c>')
+        lines.append(f'<row r="{number}">{"".join(xml)}</row>')
+    return "".join(lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(_CELLS, max_size=4), st.sampled_from(list(Status)),
+                          st.one_of(st.none(), st.text(max_size=3)),
+                          st.one_of(st.none(), st.text(st.sampled_from("<&_x0D \r\ud800"), max_size=3))),
+                max_size=30),
+       st.booleans(), st.booleans())
+def test_xlsx_rows_are_each_cell_rendered_alone(
+    rows: list[tuple[list[Any], Status, str | None, str | None]], same_type_columns: bool,
+    text_column: bool,
+) -> None:
+    """The column-at-a-time renderer gives what its per-cell methods give each cell."""
+    width = 4
+    if same_type_columns:  # the fast paths take whole columns of one type
+        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
+    results = [result(n + 2, tuple(cells), status, meeting_id=None if code is None else "0" + code,
+                      error_code=code, error_message=message)
+               for n, (cells, status, code, message) in enumerate(rows)]
+    assert_rendered_as_cell_by_cell(results, width, {1} if text_column else set())
+
+
+def assert_rendered_as_cell_by_cell(results: list[RowResult], width: int, text_columns: set[int]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workbook = xlsxwriter.Workbook(str(Path(tmp) / "w.xlsx"))
+        formats = _Formats.create(workbook)
+        text_cols = frozenset({*text_columns, width + 1})
+        out = io.StringIO()
+        summary, last_row = _RowRenderer(formats, width, text_cols).render(results, out)
+        workbook.close()
+    assert out.getvalue() == _cell_by_cell_xml(_RowRenderer(formats, width, text_cols), results, width)
+    assert last_row == len(results)
+    assert summary == summarise(results)
+
+
+@pytest.mark.parametrize("column", [
+    ["a", " lead"], ["trail\t", "b"], ["a", "b\n"], ["a", ""], ["a&b", "c"], ["x<y>", "c"],
+    ["_x0041_", "b"], ["_x004", "1_"], ["ctl\x1f", "b"], ["\ufffe", "b"], ["sur\ud800", "b"],
+    ["😀" * 16384, "b"], ["x" * 16384, "b"], ["x" * 16383, None],
+    [10**15 - 1, -(10**15) + 1], [10**15, 1], [1, -(10**15)], [2**70, None], [True, False],
+    [datetime(2026, 9, 8, 10), datetime(2026, 9, 8, 10)], [datetime(2026, 9, 8, 10, tzinfo=timezone.utc), None],
+    [datetime(1899, 1, 1), datetime(1900, 1, 1, 6)], [1.5, float("inf")], [None, None],
+])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_xlsx_column_of_one_kind_rendered_as_cell_by_cell(column: list[Any], as_text: bool) -> None:
+    results = [result(n + 2, (value, value), Status.VALID) for n, value in enumerate(column * 3)]
+    assert_rendered_as_cell_by_cell(results, 2, {0} if as_text else set())
+
+
+def test_summary_counted_per_batch_as_row_by_row() -> None:
+    statuses = [*Status, "invalid", "valid"] * 100
+    rows = [result(n, ("x",), status, error_message=f"m{n}")  # type: ignore[arg-type]
+            for n, status in enumerate(statuses)]
+    one_by_one = Summary()
+    for row in rows:
+        one_by_one.add(row)
+    batched = Summary()
+    batched.extend(rows[:7])
+    batched.extend(rows[7:])
+    assert batched == one_by_one
+    assert batched.more_needing_action == one_by_one.more_needing_action > 0
+    assert set(map(type, batched.counts)) == {Status}
+
+
+def test_too_many_cells_in_a_later_batch(tmp_path: Path) -> None:
+    rows = [result(n, ("x",), Status.VALID) for n in range(2, 3000)]
+    rows[2500] = result(2502, ("x", "y"), Status.VALID)
+    for name in ("out.xlsx", "out.csv"):
+        with pytest.raises(ValueError, match="row 2502 has 2 cells"):
+            write_report(tmp_path / name, ["A"], rows)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------ errors and atomicity
