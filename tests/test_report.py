@@ -21,14 +21,14 @@ from importer.errors import InputError
 from importer.models import RESULT_COLUMNS, Outcome, RowResult, Status
 from importer.report import (
     ACTION_LIST_LIMIT,
+    Summary,
     csv_safe,
     summarise,
     unescape_csv_text,
     unescape_xlsx_text,
     write_report,
 )
-from importer.report import (
-    Summary,
+from importer.report import (  # the writers' internals, checked against their per-cell definitions
     _csv_cell,
     _csv_quoted,
     _error_message,
