@@ -775,8 +775,8 @@ class _RowRenderer:
     A cell is `<c r="B7"` + its "body" (attributes and content, from the value alone) +
     `</c>`. Rows are rendered `_BATCH` at a time, a column at a time (see `_column`), and
     each row of a batch is then one `%`-format of one template, applied by `map` to the
-    columns zipped together: no Python code runs per row, nor per cell of a column of
-    plain text or numbers.
+    columns zipped together: a column of plain text or numbers costs no Python call per
+    cell, and assembling a row none at all.
     """
 
     #: How many distinct texts (and datetimes) are remembered per column kind, and the
