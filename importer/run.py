@@ -17,7 +17,7 @@ from .client import LtiClient
 from .columns import ColumnMap
 from .errors import InputError
 from .journal import Journal, scope_of
-from .models import DONE_STATUSES, Outcome, Problem, RowResult, Status
+from .models import DONE_STATUSES, Cell, Outcome, Problem, RowResult, Status
 from .outcomes import UNKNOWN_STEP, with_step
 from .plan import Action, Plan, Step, build_plan
 from .pool import CreateJob, CreatePool, PoolOptions
@@ -364,12 +364,19 @@ def _write(columns: ColumnMap, plan: Plan, output: Path) -> Summary:
     keep = columns.output_positions
     headers = [columns.headers[i] for i in keep]
     text_columns = [n for n, i in enumerate(keep) if i in columns.text_positions]
-    results = []
-    for step in plan.steps:
-        cells = tuple(step.check.row.cells[i] for i in keep)
-        results.append(RowResult(step.check.row.row_number, cells, _kept_id(step), list(step.notes)))
+    # Without old result columns a row's own cells are its output cells: no copy of each row.
+    every_column = keep == tuple(range(len(keep)))
+    with gc_paused():  # 100,000s of new objects and no cycles: a collection would only walk them all
+        results = [RowResult(step.check.row.row_number, _output_cells(step.check.row.cells, keep, every_column),
+                             _kept_id(step), list(step.notes)) for step in plan.steps]
     write_report(output, headers, results, text_columns=text_columns)
     return Summary(output=output, results=results, headers=headers)
+
+
+def _output_cells(cells: tuple[Cell, ...], keep: tuple[int, ...], every_column: bool) -> tuple[Cell, ...]:
+    if every_column and len(cells) == len(keep):
+        return cells
+    return tuple(cells[i] for i in keep)
 
 
 def exit_code(summary: Summary, statuses: frozenset[Status] = DONE_STATUSES) -> int:

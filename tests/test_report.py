@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,11 +21,20 @@ from importer.errors import InputError
 from importer.models import RESULT_COLUMNS, Outcome, RowResult, Status
 from importer.report import (
     ACTION_LIST_LIMIT,
+    Summary,
     csv_safe,
     summarise,
     unescape_csv_text,
     unescape_xlsx_text,
     write_report,
+)
+from importer.report import (  # the writers' internals, checked against their per-cell definitions
+    _csv_cell,
+    _csv_quoted,
+    _error_message,
+    _Formats,
+    _RowRenderer,
+    cell_text,
 )
 
 HEADERS = (
@@ -327,6 +338,67 @@ def test_csv_dates_and_numbers(tmp_path: Path) -> None:
     ]
 
 
+def test_csv_equal_datetimes_keep_their_own_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    utc, eastern = timezone.utc, timezone(timedelta(hours=-5))
+    moments = [datetime(2026, 9, 8, 15, 0, tzinfo=utc), datetime(2026, 9, 8, 10, 0, tzinfo=eastern),
+               datetime(2026, 9, 8, 15, 0), datetime(2026, 9, 8, 15, 0, tzinfo=utc)]
+    write_report(path, ["Start"], [result(n + 2, (m,), Status.VALID) for n, m in enumerate(moments)])
+    assert [r[0] for r in read_csv(path)[1:]] == [
+        "2026-09-08 15:00+00:00", "2026-09-08 10:00-05:00", "2026-09-08 15:00", "2026-09-08 15:00+00:00",
+    ]
+
+
+def test_csv_quotes_every_character_as_csv_writer_does() -> None:
+    fields = ["a" + chr(c) + "b" for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    expected = io.StringIO()
+    csv.writer(expected).writerow(fields)
+    assert ",".join(_csv_quoted(fields)) + "\r\n" == expected.getvalue()
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.text(st.sampled_from("ab ,\"'=+-@\t\r\n1.\ud800"), max_size=6),
+    st.integers(-(10**16), 10**16),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.datetimes(min_value=datetime(1, 1, 1)),
+    st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-5))])),
+    st.dates(),
+    st.times(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(_CELLS, max_size=4), st.sampled_from(list(Status)),
+                          st.one_of(st.none(), st.text(max_size=3)),
+                          st.one_of(st.none(), st.text(st.sampled_from(",\"'=\r\nx\ud800"), max_size=3))),
+                max_size=30),
+       st.booleans())
+def test_csv_rows_are_each_cell_through_csv_writer(
+    rows: list[tuple[list[Any], Status, str | None, str | None]], same_type_columns: bool
+) -> None:
+    """The column-at-a-time writer gives what `csv.writer` made of `_csv_cell` of each cell."""
+    width = 4
+    if same_type_columns:  # the fast paths take whole columns of one type
+        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
+    results = [result(n + 2, tuple(cells), status, meeting_id=None if code is None else "m" + code,
+                      error_code=code, error_message=message)
+               for n, (cells, status, code, message) in enumerate(rows)]
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(["c0", "c1", "c2", "c3", *RESULT_COLUMNS])
+    for r in results:
+        padded = [*r.cells, *[None] * (width - len(r.cells))]
+        outcome = r.outcome
+        writer.writerow([_csv_cell(cell) for cell in (
+            *padded, str(outcome.status), outcome.meeting_id, outcome.error_code, outcome.error_message)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.csv"
+        write_report(path, ["c0", "c1", "c2", "c3"], results)
+        assert path.read_bytes().decode("utf-8-sig") == expected.getvalue()
+
+
 # ------------------------------------------------------------------ csv_safe
 
 
@@ -363,6 +435,99 @@ def test_text_survives_both_formats(texts: list[str]) -> None:
         read = [r[0] for r in values(read_xlsx(xlsx_path)["Results"])[1:]]
         assert [unescape_xlsx_text(t) for t in read] == texts
         assert [unescape_csv_text(r[0]) for r in read_csv(csv_path)[1:]] == texts
+
+
+def _cell_by_cell_xml(renderer: _RowRenderer, rows: list[RowResult], width: int) -> str:
+    """The rows' XML with each cell's body from the renderer's per-cell methods."""
+    lines = []
+    for number, row in enumerate(rows, start=2):
+        outcome = row.outcome
+        cells = [*row.cells, *[None] * (width - len(row.cells)), str(outcome.status),
+                 outcome.meeting_id, outcome.error_code, _error_message(row)]
+        xml = []
+        for col, value in enumerate(cells):
+            if value is None:
+                continue
+            if col == width:
+                body = renderer.status_bodies[Status(value)]
+            elif col == width + 1 or (col < width and renderer.text_flags[col]):
+                body = renderer._text(value if type(value) is str else cell_text(value))
+            else:
+                body = renderer.bodies.get(type(value), renderer._other)(value)
+            xml.append(f'<c r="{renderer.letters[col]}{number}"{body}</c>')
+        lines.append(f'<row r="{number}">{"".join(xml)}</row>')
+    return "".join(lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(_CELLS, max_size=4), st.sampled_from(list(Status)),
+                          st.one_of(st.none(), st.text(max_size=3)),
+                          st.one_of(st.none(), st.text(st.sampled_from("<&_x0D \r\ud800"), max_size=3))),
+                max_size=30),
+       st.booleans(), st.booleans())
+def test_xlsx_rows_are_each_cell_rendered_alone(
+    rows: list[tuple[list[Any], Status, str | None, str | None]], same_type_columns: bool,
+    text_column: bool,
+) -> None:
+    """The column-at-a-time renderer gives what its per-cell methods give each cell."""
+    width = 4
+    if same_type_columns:  # the fast paths take whole columns of one type
+        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
+    results = [result(n + 2, tuple(cells), status, meeting_id=None if code is None else "0" + code,
+                      error_code=code, error_message=message)
+               for n, (cells, status, code, message) in enumerate(rows)]
+    assert_rendered_as_cell_by_cell(results, width, {1} if text_column else set())
+
+
+def assert_rendered_as_cell_by_cell(results: list[RowResult], width: int, text_columns: set[int]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workbook = xlsxwriter.Workbook(str(Path(tmp) / "w.xlsx"))
+        formats = _Formats.create(workbook)
+        text_cols = frozenset({*text_columns, width + 1})
+        out = io.StringIO()
+        summary, last_row = _RowRenderer(formats, width, text_cols).render(results, out)
+        workbook.close()
+    assert out.getvalue() == _cell_by_cell_xml(_RowRenderer(formats, width, text_cols), results, width)
+    assert last_row == len(results)
+    assert summary == summarise(results)
+
+
+@pytest.mark.parametrize("column", [
+    ["a", " lead"], ["trail\t", "b"], ["a", "b\n"], ["a", ""], ["a&b", "c"], ["x<y>", "c"],
+    ["_x0041_", "b"], ["_x004", "1_"], ["ctl\x1f", "b"], ["\ufffe", "b"], ["sur\ud800", "b"],
+    ["😀" * 16384, "b"], ["x" * 16384, "b"], ["x" * 16383, None],
+    [10**15 - 1, -(10**15) + 1], [10**15, 1], [1, -(10**15)], [2**70, None], [True, False],
+    [datetime(2026, 9, 8, 10), datetime(2026, 9, 8, 10)], [datetime(2026, 9, 8, 10, tzinfo=timezone.utc), None],
+    [datetime(1899, 1, 1), datetime(1900, 1, 1, 6)], [1.5, float("inf")], [None, None],
+])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_xlsx_column_of_one_kind_rendered_as_cell_by_cell(column: list[Any], as_text: bool) -> None:
+    results = [result(n + 2, (value, value), Status.VALID) for n, value in enumerate(column * 3)]
+    assert_rendered_as_cell_by_cell(results, 2, {0} if as_text else set())
+
+
+def test_summary_counted_per_batch_as_row_by_row() -> None:
+    statuses = [*Status, "invalid", "valid"] * 100
+    rows = [result(n, ("x",), status, error_message=f"m{n}")  # type: ignore[arg-type]
+            for n, status in enumerate(statuses)]
+    one_by_one = Summary()
+    for row in rows:
+        one_by_one.add(row)
+    batched = Summary()
+    batched.extend(rows[:7])
+    batched.extend(rows[7:])
+    assert batched == one_by_one
+    assert batched.more_needing_action == one_by_one.more_needing_action > 0
+    assert set(map(type, batched.counts)) == {Status}
+
+
+def test_too_many_cells_in_a_later_batch(tmp_path: Path) -> None:
+    rows = [result(n, ("x",), Status.VALID) for n in range(2, 3000)]
+    rows[2500] = result(2502, ("x", "y"), Status.VALID)
+    for name in ("out.xlsx", "out.csv"):
+        with pytest.raises(ValueError, match="row 2502 has 2 cells"):
+            write_report(tmp_path / name, ["A"], rows)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------ errors and atomicity
