@@ -93,6 +93,9 @@ def check_sheet(path: Path, read: ReadOptions, now: datetime | None = None
         return columns, list(check_rows(columns, sheet.rows, date_order=read.date_order, now=now))
 
 
+_VALID = Outcome(Status.VALID)
+
+
 def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptions()) -> Summary:
     columns, checks = check_sheet(path, read)
     if output is None:
@@ -102,9 +105,12 @@ def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptio
     with gc_paused():
         plan = build_plan(checks, None)
     for step in plan.steps:
-        if step.outcome is None or step.outcome.status is not Status.INVALID:
+        outcome = step.outcome
+        if outcome is None and step.meeting_id is None and step.check.prior.meeting_id is None:
+            step.outcome = _VALID  # the usual row: one shared (immutable) outcome
+        elif outcome is None or outcome.status is not Status.INVALID:
             # Rows already done or linked are fine as they are: valid, and their meeting id kept.
-            done = step.outcome is not None and step.outcome.status is not Status.UNKNOWN
+            done = outcome is not None and outcome.status is not Status.UNKNOWN
             step.outcome = Outcome(Status.VALID, step.meeting_id or step.check.prior.meeting_id, None,
                                    "done by an earlier run; nothing will be sent" if done else None)
     summary = _write(columns, plan, output)
