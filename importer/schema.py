@@ -14,7 +14,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .columns import RECURRENCE_FIELDS, SETTINGS, TIMETABLE_FIELDS, ColumnMap
-from .models import RESULT_COLUMNS, Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
+from .models import (RESULT_COLUMNS, Cell, Course, CreateRequest, PriorResult, Problem, SourceRow,
+                     direct_init)
 from .timetable import expand, parse_days, parse_time_range
 
 DateOrder = Literal["DMY", "MDY"]
@@ -39,6 +40,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2999
 UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt"}
 
 
+@direct_init  # one per row
 @dataclass(frozen=True, slots=True)  # slots: one object per row, not two, for the collector
 class RowCheck:
     """The schema's verdict on one row."""
