@@ -77,7 +77,7 @@ def _assemble(path: str, rows: Iterator[tuple[int, Sequence[Any]]]) -> Sheet:
     for row_number, cells in rows:
         if len(cells) != width:
             cells = (tuple(cells) + padding)[:width]
-        if _has_value(cells):
+        if any(cells) or _has_value(cells):  # any(): the quick test for the usual row
             append(SourceRow(row_number, tuple(cells)))
     if not data:
         raise InputError(f"{path}: the sheet has a header row but no data rows")
@@ -285,6 +285,9 @@ def _calamine_column(column: tuple[Any, ...]) -> Sequence[Any]:
         return texts
     if kinds <= _KEPT_AS_READ:
         return column
+    if kinds == {float} and all(map(float.is_integer, column)) and -_INT_LIMIT < min(column) \
+            and max(column) < _INT_LIMIT:  # whole numbers: ids, types, durations
+        return list(map(int, column))
     return list(map(_calamine_cell, column))
 
 
