@@ -58,8 +58,11 @@ class Plan:
 
     def creates_per_host(self) -> dict[str, list[int]]:
         hosts: dict[str, list[int]] = defaultdict(list)
-        for step in self.of(Action.CREATE):
-            hosts[step.request.user_id.lower()].append(step.check.row.row_number)
+        create = Action.CREATE
+        for step in self.steps:
+            if step.action is create:
+                check = step.check
+                hosts[check.request.user_id.lower()].append(check.row.row_number)  # type: ignore[union-attr]
         return dict(hosts)
 
     def over_quota(self, limit: int = DAILY_CREATES_PER_HOST) -> dict[str, list[int]]:
@@ -83,10 +86,13 @@ def content_key(request: CreateRequest) -> str:
     """
     identity = {"userId": request.user_id.lower(), "meetingInfo": request.meeting_info}
     try:
-        payload = orjson.dumps(identity, option=orjson.OPT_SORT_KEYS)
+        payload = _dumps(identity, option=_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError
         payload = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return "h:" + hashlib.sha256(payload).hexdigest()[:32]
+    return "h:" + _sha256(payload).digest()[:16].hex()  # hexdigest()[:32], without hexing the rest
+
+
+_dumps, _SORT_KEYS, _sha256 = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.sha256  # once per row: no lookups
 
 
 def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
@@ -98,15 +104,16 @@ def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
 def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unknown: bool = False) -> Plan:
     steps: list[Step] = []
     groups: dict[str, list[Step]] = {}
+    create = Action.CREATE
     for index, check in enumerate(checks):
-        notes = [f"warning: {p.describe()}" for p in check.warnings]
+        notes = [f"warning: {p.describe()}" for p in check.warnings] if check.problems else []
         request = check.request
         if request is None:
             steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
             continue
         content = content_key(request)
         key = row_key(request, content)
-        step = Step(index, check, Action.CREATE, key, content, notes=notes)
+        step = Step(index, check, create, key, content, notes=notes)
         steps.append(step)
         members = groups.get(key)
         if members is None:
@@ -125,17 +132,13 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
     # A row_id added to a sheet after a run still finds the meeting its content made.
     by_content = {entry.content_key: entry for entry in known.values() if entry.content_key}
     for key, members in groups.items():
-        entry = known.get(key) or by_content.get(members[0].content_key or "")
-        if entry is None and len(members) == 1 and _fresh(members[0]):
-            continue  # the usual row: a meeting nothing knows of yet, created as planned
+        entry = (known.get(key) or by_content.get(members[0].content_key or "")) if known else None
+        if entry is None and len(members) == 1:
+            prior = members[0].check.prior
+            if prior.status is None and prior.meeting_id is None:
+                continue  # the usual row, a meeting nothing knows of: `_decide_group` would leave it a CREATE
         _decide_group(members, entry, journal, retry_unknown)
     return Plan(steps)
-
-
-def _fresh(step: Step) -> bool:
-    """Whether the row carries no earlier result (`_decide_group` leaves such a lone row a CREATE)."""
-    prior = step.check.prior
-    return prior.status is None and prior.meeting_id is None
 
 
 def _same_course(members: list[Step], course: Course) -> Step | None:
