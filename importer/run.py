@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import signal
@@ -13,19 +12,23 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .client import LtiClient
 from .columns import ColumnMap
 from .errors import InputError
 from .journal import Journal, scope_of
 from .models import DONE_STATUSES, Outcome, Problem, RowResult, Status
 from .outcomes import UNKNOWN_STEP, with_step
 from .plan import Action, Plan, Step, build_plan
-from .pool import CreateJob, CreatePool, PoolOptions
 from .reader import read_sheet
-from .reassociate import Link, Reassociator
 from .report import gc_paused, write_report
 from .schema import DateOrder, RowCheck, check_rows
+
+if TYPE_CHECKING:  # sending loads asyncio, httpx, tenacity, aiolimiter: `validate` needs none of them
+    import asyncio
+
+    from .pool import PoolOptions
+    from .reassociate import Link
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,16 @@ class Connection:
     clock: Callable[[], float] = time.time
 
 
+def _pool_options() -> PoolOptions:
+    from .pool import PoolOptions
+
+    return PoolOptions()
+
+
 @dataclass(frozen=True)
 class ImportOptions:
     journal_path: Path
-    pool: PoolOptions = PoolOptions()
+    pool: PoolOptions = field(default_factory=_pool_options)
     batch_size: int = 400
     retry_unknown: bool = False
     allow_over_quota: bool = False
@@ -162,6 +171,8 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
                 read: ReadOptions = ReadOptions(), progress: Progress | None = None,
                 announce: Callable[[str], None] = lambda text: None) -> Summary:
     """Check, plan, send, re-associate, write the result sheet. Sync entry point for the CLI."""
+    import asyncio  # here: `validate` never starts an event loop
+
     columns, checks = check_sheet(path, read)
     output = output or default_output(path)
     _check_output(output)
@@ -283,6 +294,12 @@ def _prior_outcome(step: Step) -> Outcome:
 async def _send(plan: Plan, journal: Journal, connection: Connection, options: ImportOptions,
                 progress: Progress) -> bool:
     """The create phase, then the association phase. Returns True if interrupted (Ctrl-C)."""
+    import asyncio
+
+    from .client import LtiClient
+    from .pool import CreateJob, CreatePool
+    from .reassociate import Reassociator
+
     creates = plan.of(Action.CREATE)
     client = LtiClient(connection.base_url, connection.key, connection.secret,
                        calendar_user=connection.calendar_user, timeout=connection.timeout,
@@ -337,11 +354,15 @@ class _Interrupts:
         self._installed = False
 
     def install(self) -> None:
+        import asyncio
+
         with suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_interrupt)
             self._installed = True
 
     def remove(self) -> None:
+        import asyncio
+
         if self._installed:
             with suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
@@ -373,6 +394,8 @@ def _settle_followers(plan: Plan) -> None:
 
 
 def _links(plan: Plan) -> list[Link]:
+    from .reassociate import Link
+
     links = []
     for step in plan.steps:
         if step.action is Action.ASSOCIATE and step.meeting_id:
