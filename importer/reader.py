@@ -16,6 +16,7 @@ import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -253,14 +254,17 @@ def _number_calamine_rows(values: list[list[Any]], first_row: int,
                           first_col: int) -> Iterator[tuple[int, Sequence[Any]]]:
     if len(set(map(len, values))) > 1:  # not expected of calamine, whose rows span the sheet's width
         return _cell_by_cell(values, first_row, first_col)
-    # Column by column: a column holds one kind of cell, converted in one pass at C speed
-    # where it can be (~10x faster than deciding cell by cell); rows come back as tuples.
-    columns = [_calamine_column(column) for column in zip(*values)]
-    rows = len(values)
+    # Column by column: below its header a column holds one kind of cell, converted in one
+    # pass at C speed where it can be (~10x faster than deciding cell by cell); rows come
+    # back as tuples. The first row (the header, usually) is converted on its own.
+    pad = (None,) * first_col
+    first = pad + tuple(map(_calamine_cell, values[0])) if values else ()
+    columns = [_calamine_column(column) for column in zip(*values[1:])]
+    rows = len(values) - 1
     values.clear()  # the columns hold every cell now
     if first_col:
         columns[:0] = [(None,) * rows] * first_col
-    return zip(range(first_row, first_row + rows), zip(*columns))
+    return chain([(first_row, first)] if first else (), zip(range(first_row + 1, first_row + 1 + rows), zip(*columns)))
 
 
 def _cell_by_cell(values: list[list[Any]], first_row: int, first_col: int) -> Iterator[tuple[int, list[Any]]]:
