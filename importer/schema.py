@@ -244,6 +244,8 @@ class _SheetChecker:
                               for name, column in _layout(index).settings)
         #: Cell value -> converted value, for values that passed: one memo per column.
         self.memos: list[dict[Cell, Any]] = [{} for _ in columns.headers]
+        self.users, self.domains, self.zones = (self.memos[p] if p is not None else {}
+                                                for p in (self.user, self.domain, self.timezone))
         #: (start cell, timezone) -> the start_time text of a start that needs no warning.
         self.starts: dict[tuple[Cell, str | None], str] = {}
 
@@ -261,8 +263,15 @@ class _SheetChecker:
                 return None
         memos = self.memos
         try:
-            user_id = _memoised(memos[self.user], cells[self.user], _host)  # type: ignore[index]
-            domain = _memoised(memos[self.domain], cells[self.domain], to_domain)  # type: ignore[index]
+            # The usual host, domain and timezone cell is text seen before: one look-up.
+            value = cells[self.user]  # type: ignore[index]
+            user_id = self.users.get(value) if type(value) is str else None
+            if user_id is None:
+                user_id = _memoised(self.users, value, _host)
+            value = cells[self.domain]  # type: ignore[index]
+            domain = self.domains.get(value) if type(value) is str else None
+            if domain is None:
+                domain = _memoised(self.domains, value, to_domain)
             meeting_type = _memoised(memos[self.type], cells[self.type], to_meeting_type)  # type: ignore[index]
             context_id = cells[self.context]  # type: ignore[index]
             topic = cells[self.topic]  # type: ignore[index]
@@ -282,7 +291,10 @@ class _SheetChecker:
             info: dict[str, Any] = {"topic": topic, "type": meeting_type}
             position = self.timezone
             if position is not None and cells[position] is not None:
-                zone = _memoised(memos[position], cells[position], to_timezone)
+                value = cells[position]
+                zone = self.zones.get(value) if type(value) is str else None
+                if zone is None:
+                    zone = _memoised(self.zones, value, to_timezone)
             position = self.start
             if position is not None:
                 start = cells[position]
@@ -353,13 +365,13 @@ class _SheetChecker:
         return text
 
 
-#: Cell types whose values equal only values of the same type (True == 1, 2.0 == 2: not these).
-_MEMO_TYPES = frozenset({str, int})
-
-
 def _memoised(memo: dict[Cell, Any], value: Cell, convert: Any) -> Any:
-    """convert(value), remembered in `memo` for text and whole-number cells."""
-    if type(value) not in _MEMO_TYPES:
+    """convert(value), remembered in `memo` for text cells.
+
+    Only text: a cell of another type may equal one that converts otherwise (True == 1,
+    1e20 == 10**20), and the converters of number cells are quick anyway.
+    """
+    if type(value) is not str:
         if value is None:
             raise _Invalid("missing-value", "the cell is empty")
         return convert(value)
@@ -738,6 +750,10 @@ _EMAIL_SPLIT_RE = re.compile(r"[;,\s]+")
 
 def to_identifier(value: Cell) -> str:
     """Identifiers are text: Excel's 396 is "396", "00123" stays "00123"."""
+    if type(value) is str:  # the usual id, decided first; anything else falls through to the checks below
+        text = value.strip()
+        if text and text[0] not in _SCIENTIFIC_START:
+            return text
     if isinstance(value, bool):
         raise _Invalid("type-error", f"expected an identifier, found {value}")
     if isinstance(value, int):
