@@ -17,10 +17,8 @@ from rich.console import Console
 from . import __version__
 from .errors import ImporterError
 from .models import Status
-from .pool import PoolOptions
 from .run import (Connection, ImportOptions, ReadOptions, Summary, exit_code, import_file,
                   validate_file)
-from .settings import check_base_url, credentials, default_journal, key_hint, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,6 +135,10 @@ def reassociate(result: Path, **options: Any) -> None:
 
 
 def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
+    # Imported here: `validate` needs neither (httpx, pydantic-settings: ~0.3 s of start-up).
+    from .pool import PoolOptions
+    from .settings import load_settings
+
     console = _console()
     settings = load_settings()
     with _connection(options, settings) as (connection, journal):
@@ -161,6 +163,8 @@ def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
 
 @contextmanager
 def _connection(options: dict[str, Any], settings: Any) -> Iterator[tuple[Connection, Path]]:
+    from .settings import check_base_url, credentials, default_journal, key_hint
+
     journal = options["journal"]
     if options["simulate"]:
         from .simulator import SimulatorServer, demo_config
@@ -193,6 +197,7 @@ def _order(value: str | None) -> Any:
 def doctor(base_url: str | None, journal: Path | None, timeout: float) -> None:
     """Check credentials, server, clock and journal without creating anything."""
     from .doctor import run_checks
+    from .settings import load_settings
 
     console = _console()
     checks = run_checks(load_settings(), base_url, journal, timeout)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from .client import Answer
+from typing import TYPE_CHECKING
+
 from .models import Outcome, Status
+
+if TYPE_CHECKING:  # the client (httpx) is loaded only by commands that send
+    from .client import Answer
 
 #: Next steps for error codes a coordinator can meet (appended to the server's message).
 CODE_NEXT_STEPS = {

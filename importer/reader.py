@@ -14,8 +14,9 @@ import posixpath
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -61,8 +62,8 @@ def _read_sheet(path: Path, sheet_name: str | None) -> Sheet:
         return _assemble(str(path), rows)
 
 
-def _assemble(path: str, rows: Iterator[tuple[int, list[Any]]]) -> Sheet:
-    header: list[Any] | None = None
+def _assemble(path: str, rows: Iterator[tuple[int, Sequence[Any]]]) -> Sheet:
+    header: Sequence[Any] | None = None
     for row_number, cells in rows:
         if _has_value(cells):
             header = cells
@@ -71,20 +72,20 @@ def _assemble(path: str, rows: Iterator[tuple[int, list[Any]]]) -> Sheet:
         raise InputError(f"{path}: the sheet has no header row and no data")
     width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
     headers = tuple(_header_text(cell) for cell in header[:width])
-    padding = [None] * width
+    padding = (None,) * width
     data: list[SourceRow] = []
     append = data.append
     for row_number, cells in rows:
         if len(cells) != width:
-            cells = (cells + padding)[:width]
-        if _has_value(cells):
+            cells = (tuple(cells) + padding)[:width]
+        if any(cells) or _has_value(cells):  # any(): the quick test for the usual row
             append(SourceRow(row_number, tuple(cells)))
     if not data:
         raise InputError(f"{path}: the sheet has a header row but no data rows")
     return Sheet(path=path, headers=headers, rows=data)
 
 
-def _has_value(cells: list[Any]) -> bool:
+def _has_value(cells: Sequence[Any]) -> bool:
     # any() is the fast test; a row of only 0/False cells needs the exact one.
     return any(cells) or cells.count(None) != len(cells)
 
@@ -100,7 +101,7 @@ def _header_text(cell: Any) -> str:
 # --- xlsx -------------------------------------------------------------------------------
 
 
-def _xlsx_rows(path: Path, head: bytes, sheet_name: str | None) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(path: Path, head: bytes, sheet_name: str | None) -> Iterator[tuple[int, Sequence[Any]]]:
     if head == OLE_MAGIC:
         raise InputError(
             f"{path}: the workbook is password-protected (or is a legacy .xls); "
@@ -129,7 +130,7 @@ def _no_such_sheet(path: Path, sheet_name: str, names: Iterable[str]) -> InputEr
 _INT_LIMIT = 2.0**53  # beyond it a float no longer holds every integer: leave it a float
 
 
-def _calamine_rows(path: Path, sheet_name: str | None) -> Iterator[tuple[int, list[Any]]] | None:
+def _calamine_rows(path: Path, sheet_name: str | None) -> Iterator[tuple[int, Sequence[Any]]] | None:
     """The sheet's rows read with python-calamine, or None when calamine cannot read the file."""
     try:
         from python_calamine import CalamineWorkbook, SheetTypeEnum
@@ -250,14 +251,48 @@ def _worksheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
 
 
 def _number_calamine_rows(values: list[list[Any]], first_row: int,
-                          first_col: int) -> Iterator[tuple[int, list[Any]]]:
+                          first_col: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    if len(set(map(len, values))) > 1:  # not expected of calamine, whose rows span the sheet's width
+        return _cell_by_cell(values, first_row, first_col)
+    # Column by column: below its header a column holds one kind of cell, converted in one
+    # pass at C speed where it can be (~10x faster than deciding cell by cell); rows come
+    # back as tuples. The first row (the header, usually) is converted on its own.
+    pad = (None,) * first_col
+    first = pad + tuple(map(_calamine_cell, values[0])) if values else ()
+    columns = [_calamine_column(column) for column in zip(*values[1:])]
+    rows = len(values) - 1
+    values.clear()  # the columns hold every cell now
+    if first_col:
+        columns[:0] = [(None,) * rows] * first_col
+    return chain([(first_row, first)] if first else (), zip(range(first_row + 1, first_row + 1 + rows), zip(*columns)))
+
+
+def _cell_by_cell(values: list[list[Any]], first_row: int, first_col: int) -> Iterator[tuple[int, list[Any]]]:
     pad = [None] * first_col
-    clean = _calamine_cell
     for index, cells in enumerate(values):
         values[index] = None  # type: ignore[call-overload]  # each list goes as its row is made
-        # Most cells are text: strip it inline, leave the rest to `_calamine_cell`.
-        row = [(cell.strip() or None) if type(cell) is str else clean(cell) for cell in cells]
+        row = [_calamine_cell(cell) for cell in cells]
         yield first_row + index, pad + row if first_col else row
+
+
+#: Cell types calamine hands over as they are to be kept.
+_KEPT_AS_READ = frozenset({datetime, time, timedelta, bool})
+
+
+def _calamine_column(column: tuple[Any, ...]) -> Sequence[Any]:
+    """`_calamine_cell` of every cell of one column."""
+    kinds = set(map(type, column))
+    if kinds == {str}:  # text, with "" for an empty cell
+        texts = list(map(str.strip, column))
+        if "" in texts:
+            texts = [text or None for text in texts]
+        return texts
+    if kinds <= _KEPT_AS_READ:
+        return column
+    if kinds == {float} and all(map(float.is_integer, column)) and -_INT_LIMIT < min(column) \
+            and max(column) < _INT_LIMIT:  # whole numbers: ids, types, durations
+        return list(map(int, column))
+    return list(map(_calamine_cell, column))
 
 
 def _calamine_cell(value: Any) -> Any:

@@ -7,13 +7,15 @@ for a bad cell. The rules follow API.md's "Create a meeting" table.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .columns import RECURRENCE_FIELDS, SETTINGS, TIMETABLE_FIELDS, ColumnMap
-from .models import RESULT_COLUMNS, Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
+from .models import (RESULT_COLUMNS, Cell, Course, CreateRequest, PriorResult, Problem, SourceRow,
+                     direct_init)
 from .timetable import expand, parse_days, parse_time_range
 
 DateOrder = Literal["DMY", "MDY"]
@@ -38,6 +40,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2999
 UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt"}
 
 
+@direct_init  # one per row
 @dataclass(frozen=True, slots=True)  # slots: one object per row, not two, for the collector
 class RowCheck:
     """The schema's verdict on one row."""
@@ -176,7 +179,7 @@ def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | Non
               now: datetime | None = None) -> RowCheck:
     """Check one row. Never raises for cell contents."""
     ctx = _RowContext(columns, row, date_order, now or datetime.now(timezone.utc))
-    prior = _prior(ctx) if ctx.layout.has_results else _NO_PRIOR
+    prior = _prior(ctx.index, ctx.cells) if ctx.layout.has_results else _NO_PRIOR
     user_id = ctx.get("userId", to_identifier, required=True)
     if user_id is not None and "@" in user_id and not EMAIL_RE.match(user_id):
         ctx.problem("userId", "format-error", "userId looks like an e-mail but is not a valid address")
@@ -197,14 +200,221 @@ def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | Non
 _NO_PRIOR = PriorResult()  # a sheet without result columns: every row's prior is empty
 
 
-def _prior(ctx: _RowContext) -> PriorResult:
-    """Result columns of a fed-back result sheet (recognised, never sent)."""
-    status = ctx.cell("import_status")
+def check_rows(columns: ColumnMap, rows: Iterable[SourceRow], *, date_order: DateOrder | None = None,
+               now: datetime | None = None) -> Iterator[RowCheck]:
+    """`check_row` for every row of one sheet, in order: the same verdicts, made faster."""
+    checker = _SheetChecker(columns, date_order, now or datetime.now(timezone.utc))
+    return map(checker.check, rows)
+
+
+#: Memoised conversions per column stop growing here (a column of unique ids gains nothing).
+_MEMO_LIMIT = 10_000
+
+
+class _SheetChecker:
+    """check_row for the rows of one sheet, with what is the same for every row worked out once.
+
+    Most rows of a term's schedule are plain meetings that pass every check, and their
+    repeating cells (host, domain, type, start time, duration, timezone, settings) take a
+    few hundred distinct values in a sheet. `_plain` turns such a row straight into its
+    request, converting each repeating value once per sheet. A row it is not sure of
+    (a problem or a warning, timetable or recurrence cells, a result column) goes through
+    `check_row`, which stays the one statement of the rules: `_plain` only ever agrees
+    with it (tests/test_schema.py compares the two on generated rows).
+    """
+
+    def __init__(self, columns: ColumnMap, date_order: DateOrder | None, now: datetime) -> None:
+        self.columns = columns
+        self.date_order = date_order
+        self.now = now
+        index = columns.index
+        self.index = index
+        self.has_results = _layout(index).has_results
+        position = index.get
+        self.user, self.context, self.domain = position("userId"), position("contextId"), position("domain")
+        self.course, self.row_id, self.topic = position("courseId"), position("row_id"), position("topic")
+        self.type, self.start, self.duration = position("type"), position("start_time"), position("duration")
+        self.timezone, self.agenda = position("timezone"), position("agenda")
+        self.password = position("password")
+        #: Without these columns every row has a problem (or timetable columns decide): check_row says which.
+        self.usable = None not in (self.user, self.context, self.domain, self.topic, self.type)
+        #: Cells that make a row more than a plain meeting when filled in.
+        self.elaborate = tuple(index[name] for name in TIMETABLE_FIELDS + RECURRENCE_FIELDS if name in index)
+        self.settings = tuple((name, index[column], _setting_converter(name))
+                              for name, column in _layout(index).settings)
+        #: Cell value -> converted value, for values that passed: one memo per column.
+        self.memos: list[dict[Cell, Any]] = [{} for _ in columns.headers]
+        self.users, self.domains, self.zones = (self.memos[p] if p is not None else {}
+                                                for p in (self.user, self.domain, self.timezone))
+        #: (start cell, timezone) -> the start_time text of a start that needs no warning.
+        self.starts: dict[tuple[Cell, str | None], str] = {}
+
+    def check(self, row: SourceRow) -> RowCheck:
+        cells = row.cells
+        request = self._plain(row.row_number, cells) if self.usable else None
+        if request is None:
+            return check_row(self.columns, row, date_order=self.date_order, now=self.now)
+        return RowCheck(row, request, (), _prior(self.index, cells) if self.has_results else _NO_PRIOR)
+
+    def _plain(self, row_number: int, cells: tuple[Cell, ...]) -> CreateRequest | None:
+        """The request of a row that check_row passes without a problem or warning, else None."""
+        for position in self.elaborate:
+            if cells[position] is not None:
+                return None
+        memos = self.memos
+        try:
+            # The usual host, domain and timezone cell is text seen before: one look-up.
+            value = cells[self.user]  # type: ignore[index]
+            user_id = self.users.get(value) if type(value) is str else None
+            if user_id is None:
+                user_id = _memoised(self.users, value, _host)
+            value = cells[self.domain]  # type: ignore[index]
+            domain = self.domains.get(value) if type(value) is str else None
+            if domain is None:
+                domain = _memoised(self.domains, value, to_domain)
+            meeting_type = _memoised(memos[self.type], cells[self.type], to_meeting_type)  # type: ignore[index]
+            context_id = cells[self.context]  # type: ignore[index]
+            topic = cells[self.topic]  # type: ignore[index]
+            if context_id is None or topic is None:  # a problem
+                return None
+            context_id = to_identifier(context_id)
+            topic = to_text(topic)
+            if len(topic) > 200:
+                return None
+            course_id = row_id = zone = start = duration = None
+            position = self.course
+            if position is not None and cells[position] is not None:
+                course_id = to_identifier(cells[position])
+            position = self.row_id
+            if position is not None and cells[position] is not None:
+                row_id = to_identifier(cells[position])
+            info: dict[str, Any] = {"topic": topic, "type": meeting_type}
+            position = self.timezone
+            if position is not None and cells[position] is not None:
+                value = cells[position]
+                zone = self.zones.get(value) if type(value) is str else None
+                if zone is None:
+                    zone = _memoised(self.zones, value, to_timezone)
+            position = self.start
+            if position is not None:
+                start = cells[position]
+            if meeting_type == 2 or meeting_type == 8:
+                if start is None:  # a problem
+                    return None
+                text = self.starts.get((start, zone))
+                if text is None:
+                    text = self._start_text(start, zone)
+                    if text is None:  # a problem or a warning
+                        return None
+                info["start_time"] = text
+            elif start is not None:  # Zoom ignores it: a warning
+                return None
+            position = self.duration
+            if position is not None and cells[position] is not None:
+                duration = _memoised(memos[position], cells[position], to_positive_int)
+                info["duration"] = duration
+            elif meeting_type == 2 or meeting_type == 8:  # Zoom's default of 60 minutes: a warning
+                return None
+            if zone is not None:
+                info["timezone"] = zone
+            position = self.agenda
+            if position is not None and cells[position] is not None:
+                agenda = to_text(cells[position])
+                if len(agenda) > 2000:
+                    return None
+                info["agenda"] = agenda
+            position = self.password
+            if position is not None and cells[position] is not None:
+                password = to_identifier(cells[position])
+                if not PASSWORD_RE.match(password):
+                    return None
+                info["password"] = password
+            if meeting_type == 8:  # no recurrence cells: a problem
+                return None
+            if self.settings:
+                settings = {name: _memoised(memos[position], cells[position], convert)
+                            for name, position, convert in self.settings if cells[position] is not None}
+                if settings.get("waiting_room") and settings.get("join_before_host"):  # a warning
+                    return None
+                if settings:
+                    info["settings"] = settings
+        except _Invalid:  # also an empty required cell: a problem
+            return None
+        return CreateRequest(row_number, user_id, Course(context_id, domain, course_id), info, row_id)
+
+    def _start_text(self, value: Cell, zone: str | None) -> str | None:
+        """start_time as check_row sends it, or None when check_row adds a problem or a warning."""
+        start = to_start_time(value, self.date_order)
+        if start.tzinfo is not None:
+            moment = start.astimezone(timezone.utc)
+            text = _utc_text(moment)
+        else:
+            if zone is None:  # no timezone: a warning
+                return None
+            text = start.isoformat(timespec="seconds")
+            moment, kind = _local_moment_of(start, zone)  # type: ignore[assignment]
+            if kind is not None or moment is None:  # a time that doesn't exist, or happens twice
+                return None
+        if moment < self.now:  # in the past (with no recurrence still running): a warning
+            return None
+        # Remembered for text and naive date cells: an aware one may equal another of another year.
+        kind_of_cell = type(value)
+        if (kind_of_cell is str or (kind_of_cell is datetime and value.tzinfo is None)) \
+                and len(self.starts) < _MEMO_LIMIT:
+            self.starts[(value, zone)] = text
+        return text
+
+
+def _memoised(memo: dict[Cell, Any], value: Cell, convert: Any) -> Any:
+    """convert(value), remembered in `memo` for text cells.
+
+    Only text: a cell of another type may equal one that converts otherwise (True == 1,
+    1e20 == 10**20), and the converters of number cells are quick anyway.
+    """
+    if type(value) is not str:
+        if value is None:
+            raise _Invalid("missing-value", "the cell is empty")
+        return convert(value)
+    known = memo.get(value)
+    if known is None:
+        known = convert(value)
+        if len(memo) < _MEMO_LIMIT:
+            memo[value] = known
+    return known
+
+
+def _host(value: Cell) -> str:
+    user_id = to_identifier(value)
+    if "@" in user_id and not EMAIL_RE.match(user_id):
+        raise _Invalid("format-error", "userId looks like an e-mail but is not a valid address")
+    return user_id
+
+
+def _setting_converter(name: str) -> Any:
+    """The converter check_row's `_settings` applies to a settings column."""
+    if name in BOOLEAN_SETTINGS:
+        return to_bool
+    if name in CHOICE_SETTINGS:
+        choices = CHOICE_SETTINGS[name]
+        return lambda value: to_choice(value, choices)
+    if name == "alternative_hosts":
+        return to_email_list
+    return to_text
+
+
+def _prior(index: dict[str, int], cells: tuple[Cell, ...]) -> PriorResult:
+    """Result columns of a fed-back result sheet (recognised, never sent; never derived)."""
+    def cell(name: str) -> Cell:
+        position = index.get(name)
+        return None if position is None else cells[position]
+
+    status = cell("import_status")
+    message = cell("error_message")
     return PriorResult(
         status=str(status).strip().lower() if status is not None else None,
-        meeting_id=_safe_identifier(ctx.cell("meeting_id")),
-        error_code=_safe_identifier(ctx.cell("error_code")),
-        error_message=str(ctx.cell("error_message")) if ctx.has("error_message") else None,
+        meeting_id=_safe_identifier(cell("meeting_id")),
+        error_code=_safe_identifier(cell("error_code")),
+        error_message=str(message) if message is not None else None,
     )
 
 
@@ -302,14 +512,7 @@ def _series_still_running(ctx: _RowContext) -> bool:
 
 def _localise(ctx: _RowContext, start: datetime, zone: str) -> datetime | None:
     """The UTC moment of a local start; flags times that don't exist or happen twice."""
-    key = (start, zone)
-    known = _LOCALISED.get(key)
-    if known is None:
-        known = _local_moment(start, zone)
-        if len(_LOCALISED) >= 50_000:
-            _LOCALISED.clear()
-        _LOCALISED[key] = known
-    moment, kind = known
+    moment, kind = _local_moment_of(start, zone)
     if kind == "nonexistent-time":
         ctx.problem("start_time", "nonexistent-time",
                     f"{start:%Y-%m-%d %H:%M} does not exist in {zone} (clocks jump forward); pick another time")
@@ -322,6 +525,18 @@ def _localise(ctx: _RowContext, start: datetime, zone: str) -> datetime | None:
 
 #: (naive local start, zone) -> what `_local_moment` says: class times repeat down a sheet.
 _LOCALISED: dict[tuple[datetime, str], tuple[datetime | None, str | None]] = {}
+
+
+def _local_moment_of(start: datetime, zone: str) -> tuple[datetime | None, str | None]:
+    """`_local_moment`, remembered."""
+    key = (start, zone)
+    known = _LOCALISED.get(key)
+    if known is None:
+        known = _local_moment(start, zone)
+        if len(_LOCALISED) >= 50_000:
+            _LOCALISED.clear()
+        _LOCALISED[key] = known
+    return known
 
 
 def _local_moment(start: datetime, zone: str) -> tuple[datetime | None, str | None]:
@@ -535,6 +750,10 @@ _EMAIL_SPLIT_RE = re.compile(r"[;,\s]+")
 
 def to_identifier(value: Cell) -> str:
     """Identifiers are text: Excel's 396 is "396", "00123" stays "00123"."""
+    if type(value) is str:  # the usual id, decided first; anything else falls through to the checks below
+        text = value.strip()
+        if text and text[0] not in _SCIENTIFIC_START:
+            return text
     if isinstance(value, bool):
         raise _Invalid("type-error", f"expected an identifier, found {value}")
     if isinstance(value, int):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -340,3 +342,13 @@ def test_template_does_not_overwrite_a_filled_schedule(invoke, tmp_path):
     assert result.exit_code == 2
     assert "exists" in result.output
     assert schedule.read_text() == "userId\nhost@x.edu\n"
+
+
+def test_validate_starts_without_the_sending_libraries() -> None:
+    """`importer validate` loads neither the HTTP client nor the settings model (~0.3 s of start-up)."""
+    code = ("import sys, importer.cli; "
+            "print(sorted(m for m in ('httpx', 'pydantic', 'asyncio', 'tenacity', 'aiolimiter') if m in sys.modules))")
+
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+    assert loaded.strip() == "[]"

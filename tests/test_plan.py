@@ -3,13 +3,17 @@ existing meeting, or nothing), decided without a journal from the sheet alone.""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from importer.models import Outcome, Status
+from importer.models import Course, CreateRequest, Outcome, Status
 from importer.outcomes import UNKNOWN_STEP
-from importer.plan import Action, Plan, build_plan, row_key
+from importer.plan import Action, Plan, build_plan, content_key, row_key
 from importer.schema import RowCheck
 
 from sheets import check
@@ -40,6 +44,25 @@ def test_row_key_is_pinned() -> None:
     assert key_of() == "h:2f7a319e353d333919ac09aed6538398"
     assert key_of(row_id="BIO101-L1") == "id:BIO101-L1"
     assert key_of(row_id=17) == "id:17"
+
+
+def reference_content_key(user_id: str, meeting_info: dict[str, Any]) -> str:
+    """The content key as first defined (journals hold keys made this way)."""
+    payload = json.dumps({"userId": user_id.lower(), "meetingInfo": meeting_info},
+                         sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "h:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)))  # a lone surrogate is no cell text
+INFO_VALUES = st.one_of(TEXT, st.booleans(), st.integers(), st.integers(min_value=2**63 - 2, max_value=2**70))
+
+
+@settings(max_examples=300, deadline=None)
+@given(user=TEXT, info=st.dictionaries(TEXT, st.one_of(INFO_VALUES, st.dictionaries(TEXT, INFO_VALUES))))
+def test_content_key_hashes_the_same_text_as_json_dumps(user: str, info: dict[str, Any]) -> None:
+    request = CreateRequest(2, user, Course("ctx", "canvas.x.edu", None), info)
+
+    assert content_key(request) == reference_content_key(user, info)
 
 
 def test_row_key_ignores_the_course_and_the_host_case() -> None:

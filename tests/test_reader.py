@@ -417,3 +417,33 @@ def test_a_file_that_cannot_be_read_is_one_input_error(tmp_path) -> None:
     device.symlink_to("/proc/self/mem")  # exists, but reading it fails with an OSError
     with pytest.raises(InputError, match="cannot be read"):
         read_sheet(device)
+
+
+# --- calamine's cells, column by column ---------------------------------------------------------
+
+#: Cells as calamine hands them over: numbers are floats, "" is an empty cell.
+CALAMINE_CELLS = st.one_of(
+    st.just(""), st.text(max_size=8), st.sampled_from([" x ", "\u00a0", "\t", "0"]),
+    st.floats(allow_nan=False), st.sampled_from([396.0, -4.0, 0.0, -0.0, 2.0**53, 2.0**53 - 1, 50.5]),
+    st.booleans(), st.datetimes(), st.dates(), st.times(), st.timedeltas(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), width=st.integers(1, 4), height=st.integers(1, 6), first_col=st.integers(0, 2))
+def test_calamine_cells_converted_by_column_as_cell_by_cell(data: st.DataObject, width: int, height: int,
+                                                             first_col: int) -> None:
+    from importer.reader import _calamine_cell, _number_calamine_rows
+
+    # Columns of one kind (as a sheet's mostly are) and of mixed kinds.
+    kinds = [data.draw(st.sampled_from([CALAMINE_CELLS, st.text(max_size=4), st.floats(allow_nan=False),
+                                        st.datetimes()])) for _ in range(width)]
+    values = [[data.draw(kind) for kind in kinds] for _ in range(height)]
+    expected = [(7 + n, (None,) * first_col + tuple(_calamine_cell(cell) for cell in row))
+                for n, row in enumerate(values)]
+
+    rows = [(number, tuple(cells)) for number, cells in _number_calamine_rows(values, 7, first_col)]
+
+    assert rows == expected
+    assert [[type(cell) for cell in cells] for _, cells in rows] == \
+        [[type(cell) for cell in cells] for _, cells in expected]

@@ -17,7 +17,7 @@ from importer.columns import FIELDS, RECURRENCE_FIELDS, SETTINGS, ColumnMap, can
 from importer.errors import InputError
 from importer.models import RESULT_COLUMNS, PriorResult, SourceRow
 from importer.reader import read_sheet
-from importer.schema import check_row
+from importer.schema import check_row, check_rows
 
 from sheets import COLUMNS, HEADERS, NOW, VALID, check, source_row, triples, write_xlsx
 
@@ -680,3 +680,86 @@ def test_any_spelling_of_a_setting_maps_back(data: st.DataObject, setting: str, 
     header = prefix + data.draw(spelling(setting))
 
     assert canonical_name(header) == f"settings.{setting}"
+
+
+# --- a whole sheet: check_rows gives check_row's verdicts -------------------------------------
+
+#: For each column, values of a plain valid row and values that are not (problems and warnings).
+SHEET_VALUES: dict[str, list[Any]] = {
+    "Row ID": [None, None, "L1", 17, "1.5E+03"],
+    "User ID": ["host@x.edu", "host@x.edu", "HOST@X.EDU", "host-17", 12345, "a@", None, True, 12.5],
+    "Context ID": [CONTEXT, "ctx-2", 396, 396.0, "3.96E+02", None, " ", 396.5, False],
+    "Domain": ["canvas.x.edu", "canvas.x.edu", "https://CANVAS.x.edu/", "canvas", None, 5],
+    "Course ID": [396, 396, "00123", None, 396.0, "1e5", 1.5],
+    "Topic": ["BIO 101 Lecture", "BIO 102", " padded ", "x" * 200, "x" * 201, None, 5, 2.0,
+              datetime(2026, 10, 8)],
+    "Type": [2, 2, 2, "2", "Scheduled", 1, 3, 8, True, 2.0, "nine", None],
+    "Start Time": [datetime(2026, 10, 8, 10, 0), datetime(2026, 10, 8, 10, 0), "2026-10-08 10:00",
+                   "2026-10-08T10:00:00Z", "2026-10-08 10:00+02:00", datetime(2026, 10, 8, 14, tzinfo=timezone.utc),
+                   datetime(2026, 10, 8, 10, 0, 0, 999_999), datetime(2020, 1, 1, 10, 0), "2027-03-14 02:30",
+                   "2026-11-01 01:30", "03/04/2027 10:00", "13/04/2027 10:00", date(2026, 10, 8), "2026-10-08",
+                   46303.4, 46303, None, True, time(10, 0)],
+    "Duration": [50, 50, "50", 0, -5, 50.0, 50.5, True, None, "fifty"],
+    "Timezone": [NEW_YORK, NEW_YORK, "utc", "asia/tokyo", "Mars/Base", None, 5],
+    "Agenda": [None, None, "week 1", "x" * 2001, 7],
+    "Password": [None, None, "abc123", "bad pass!", 1234],
+    "Recurrence Type": [None] * 6 + [2],
+    "Weekly Days": [None] * 6 + ["2,4"],
+    "Repeat Interval": [None] * 6 + [1],
+    "Monthly Day": [None] * 6 + [3],
+    "Monthly Week": [None] * 6 + [1],
+    "Monthly Week Day": [None] * 6 + [2],
+    "End Times": [None] * 6 + [10],
+    "End Date Time": [None] * 6 + [date(2026, 12, 11)],
+    "Settings.Waiting Room": [None, None, True, False, "yes", 1, 1.0, "maybe"],
+    "Settings.Join Before Host": [None, None, True, False, 0],
+    "Settings.JBH Time": [None, None, 5, "10", 7, 5.0],
+    "Settings.Auto Recording": [None, None, "cloud", "Cloud", "tape"],
+    "Settings.Alternative Hosts": [None, None, "a@x.edu;b@x.edu", "nope", ";"],
+    "Notes": [None, "anything"],
+    "import_status": [None] * 5 + ["created", "not_associated"],
+    "meeting_id": [None] * 5 + ["91978833358", 91978833358],
+    "error_code": [None] * 5 + [406],
+    "error_message": [None] * 5 + ["lost"],
+}
+#: The benchmark's columns; and a sheet with timetable columns.
+PLAIN_HEADERS = ("User ID", "Context ID", "Domain", "Course ID", "Topic", "Type", "Start Time", "Duration",
+                 "Timezone")
+TIMETABLE_HEADERS = (*PLAIN_HEADERS, "days", "time", "first_day", "last_day")
+SHEET_VALUES.update({"days": [None, None, "MWF"], "time": [None, None, "10:00-10:50"],
+                     "first_day": [None, None, date(2026, 9, 7)], "last_day": [None, None, date(2026, 12, 11)]})
+
+
+@st.composite
+def sheet_rows(draw: st.DrawFn, headers: tuple[str, ...]) -> list[SourceRow]:
+    """Rows that share values (as a sheet's rows do), each cell from SHEET_VALUES."""
+    count = draw(st.integers(1, 12))
+    return [SourceRow(n + 2, tuple(draw(st.sampled_from(SHEET_VALUES[header])) for header in headers))
+            for n in range(count)]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), headers=st.sampled_from([HEADERS, PLAIN_HEADERS, TIMETABLE_HEADERS]),
+       date_order=st.sampled_from([None, "DMY", "MDY"]))
+def test_check_rows_gives_the_verdicts_of_check_row(data: st.DataObject, headers: tuple[str, ...],
+                                                    date_order: Any) -> None:
+    columns = ColumnMap.build(headers, "term.xlsx")
+    rows = data.draw(sheet_rows(headers))
+
+    checked = list(check_rows(columns, rows, date_order=date_order, now=NOW))
+
+    expected = [check_row(columns, row, date_order=date_order, now=NOW) for row in rows]
+    assert checked == expected
+    # The same JSON, keys in the same order.
+    assert [json.dumps(c.request and c.request.body()) for c in checked] == \
+        [json.dumps(c.request and c.request.body()) for c in expected]
+
+
+def test_check_rows_decides_plain_valid_rows_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps the property test above meaningful: plain valid rows take check_rows' own way."""
+    columns = ColumnMap.build(PLAIN_HEADERS, "term.xlsx")
+    rows = [SourceRow(n, tuple(VALID.get(h) for h in PLAIN_HEADERS)) for n in (2, 3)]
+    expected = [check_row(columns, row, now=NOW) for row in rows]
+    monkeypatch.setattr("importer.schema.check_row", lambda *args, **kwargs: pytest.fail("check_row called"))
+
+    assert list(check_rows(columns, rows, now=NOW)) == expected
