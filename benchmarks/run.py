@@ -453,6 +453,11 @@ def run_case(case: Case, sim: Simulator, profile: bool = False) -> CaseResult:
                 m = measure(cmd, run_env, tag=f"{case.name}-{who}", sim_pid=sim.proc.pid)
             ledger = sim.ledger_counts()
             ok, note = judge_run(case, who, m, ledger)
+            if not ok:  # keep what it printed: the next run of the case overwrites the file
+                for stream in ("stdout", "stderr"):
+                    kept = WORK / f"{case.name}-{who}.{stream}"
+                    if kept.exists():
+                        shutil.copyfile(kept, WORK / f"{case.name}-{who}-pair{pair}-bad.{stream}")
             result.runs.append(Run(case.name, who, pair, m, ledger, ok, note))
             log(f"  {case.name:<22} {who:<13} pair {pair}: {m.wall_s:7.2f} s wall, {m.cpu_s:6.2f} s CPU, "
                 f"{m.maxrss_mb:5.0f} MB, sim {fmt(m.sim_cpu_s)} s CPU, other load {fmt(m.other_load)}, "

@@ -136,6 +136,15 @@ def url_problem(url: str) -> str | None:
 _HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")  # a name (IDNA-encoded) or an IP address
 
 
+#: Idle connections are closed by us before a server's idle timeout closes them: a POST
+#: written just as the server closes an idle connection is lost, and its row ends `unknown`.
+#: httpx's default expiry (5 s) equals uvicorn's idle timeout (the simulator's); one row of a
+#: concurrency-64 benchmark once ended `unknown` with its request never reaching the
+#: simulator. Servers commonly allow 5-75 s; reconnecting after 2 s idle costs a handshake
+#: only when requests are that sparse.
+KEEPALIVE_S = 2.0
+
+
 class LtiClient:
     """Signed calls to the three LTI Pro endpoints (async)."""
 
@@ -148,7 +157,8 @@ class LtiClient:
         self._secret = secret
         self.calendar_user = calendar_user
         self._clock = clock
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                              keepalive_expiry=KEEPALIVE_S)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), limits=limits, transport=transport,
             headers={"User-Agent": f"importer/{__version__}"}, follow_redirects=False)
