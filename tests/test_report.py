@@ -369,6 +369,17 @@ _CELLS = st.one_of(
 )
 
 
+def generated_results(rows: list[tuple[list[Any], Status, str | None, str | None]], width: int,
+                      same_type_columns: bool, id_prefix: str) -> list[RowResult]:
+    """Hypothesis rows as results; with same_type_columns every cell of a row is its first cell,
+    so whole columns are of one type (what the fast paths take)."""
+    if same_type_columns:
+        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
+    return [result(n + 2, tuple(cells), status, meeting_id=None if code is None else id_prefix + code,
+                   error_code=code, error_message=message)
+            for n, (cells, status, code, message) in enumerate(rows)]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.lists(_CELLS, max_size=4), st.sampled_from(list(Status)),
                           st.one_of(st.none(), st.text(max_size=3)),
@@ -380,11 +391,7 @@ def test_csv_rows_are_each_cell_through_csv_writer(
 ) -> None:
     """The column-at-a-time writer gives what `csv.writer` made of `_csv_cell` of each cell."""
     width = 4
-    if same_type_columns:  # the fast paths take whole columns of one type
-        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
-    results = [result(n + 2, tuple(cells), status, meeting_id=None if code is None else "m" + code,
-                      error_code=code, error_message=message)
-               for n, (cells, status, code, message) in enumerate(rows)]
+    results = generated_results(rows, width, same_type_columns, id_prefix="m")
     expected = io.StringIO()
     writer = csv.writer(expected)
     writer.writerow(["c0", "c1", "c2", "c3", *RESULT_COLUMNS])
@@ -471,11 +478,7 @@ def test_xlsx_rows_are_each_cell_rendered_alone(
 ) -> None:
     """The column-at-a-time renderer gives what its per-cell methods give each cell."""
     width = 4
-    if same_type_columns:  # the fast paths take whole columns of one type
-        rows = [([row[0][0]] * width if row[0] else [], *row[1:]) for row in rows]  # type: ignore[misc]
-    results = [result(n + 2, tuple(cells), status, meeting_id=None if code is None else "0" + code,
-                      error_code=code, error_message=message)
-               for n, (cells, status, code, message) in enumerate(rows)]
+    results = generated_results(rows, width, same_type_columns, id_prefix="0")
     assert_rendered_as_cell_by_cell(results, width, {1} if text_column else set())
 
 
