@@ -532,8 +532,10 @@ def startup_floor() -> dict[str, float]:
         "python -c pass": [PYTHON, "-c", "pass"],
         "bare loop imports": [PYTHON, "-c", "import httpx, importer.signing"],
         "importer --version": importer_command() + ["--version"],
+        # What `importer run` loads (openpyxl is only the reader's fallback for files calamine refuses).
         "importer run imports": [PYTHON, "-c", "import importer.cli, importer.run, importer.display, "
-                                 "importer.client, importer.pool, openpyxl, xlsxwriter"],
+                                 "importer.client, importer.pool, importer.settings, importer.journal, "
+                                 "importer.reassociate, python_calamine, xlsxwriter"],
     }
     return {name: statistics.median(measure(cmd, env, tag="startup").wall_s for _ in range(3))
             for name, cmd in probes.items()}
