@@ -78,7 +78,7 @@ def _assemble(path: str, rows: Iterator[tuple[int, Sequence[Any]]]) -> Sheet:
     for row_number, cells in rows:
         if len(cells) != width:
             cells = (tuple(cells) + padding)[:width]
-        if any(cells) or _has_value(cells):  # any(): the quick test for the usual row
+        if _has_value(cells):
             append(SourceRow(row_number, tuple(cells)))
     if not data:
         raise InputError(f"{path}: the sheet has a header row but no data rows")

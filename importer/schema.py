@@ -217,9 +217,9 @@ class _SheetChecker:
     Most rows of a term's schedule are plain meetings that pass every check, and their
     repeating cells (host, domain, type, start time, duration, timezone, settings) take a
     few hundred distinct values in a sheet. `_plain` turns such a row straight into its
-    request, converting each repeating value once per sheet. A row it is not sure of
-    (a problem or a warning, timetable or recurrence cells, a result column) goes through
-    `check_row`, which stays the one statement of the rules: `_plain` only ever agrees
+    request, converting each repeating value once per sheet (the result columns of a
+    fed-back sheet are read by `_prior`, as check_row reads them). A row it is not sure of
+    (a problem or a warning, timetable or recurrence cells) goes through `check_row`, which stays the one statement of the rules: `_plain` only ever agrees
     with it (tests/test_schema.py compares the two on generated rows).
     """
 
@@ -704,14 +704,7 @@ def _settings(ctx: _RowContext) -> dict[str, Any]:
     for name, column in ctx.layout.settings:  # settings are never derived: only the sheet's own
         if not ctx.has(column):
             continue
-        if name in BOOLEAN_SETTINGS:
-            value = ctx.get(column, to_bool)
-        elif name in CHOICE_SETTINGS:
-            value = ctx.get(column, to_choice, CHOICE_SETTINGS[name])
-        elif name == "alternative_hosts":
-            value = ctx.get(column, to_email_list)
-        else:
-            value = ctx.get(column, to_text)
+        value = ctx.get(column, _setting_converter(name))
         if value is not None:
             settings[name] = value
     if settings.get("waiting_room") and settings.get("join_before_host"):
