@@ -180,9 +180,7 @@ def check_row(columns: ColumnMap, row: SourceRow, *, date_order: DateOrder | Non
     """Check one row. Never raises for cell contents."""
     ctx = _RowContext(columns, row, date_order, now or datetime.now(timezone.utc))
     prior = _prior(ctx.index, ctx.cells) if ctx.layout.has_results else _NO_PRIOR
-    user_id = ctx.get("userId", to_identifier, required=True)
-    if user_id is not None and "@" in user_id and not EMAIL_RE.match(user_id):
-        ctx.problem("userId", "format-error", "userId looks like an e-mail but is not a valid address")
+    user_id = ctx.get("userId", _host, required=True)
     context_id = ctx.get("contextId", to_identifier, required=True)
     domain = ctx.get("domain", to_domain, required=True)
     course_id = ctx.get("courseId", to_identifier)
@@ -384,6 +382,7 @@ def _memoised(memo: dict[Cell, Any], value: Cell, convert: Any) -> Any:
 
 
 def _host(value: Cell) -> str:
+    """userId as sent: an identifier, and a valid address where it looks like an e-mail."""
     user_id = to_identifier(value)
     if "@" in user_id and not EMAIL_RE.match(user_id):
         raise _Invalid("format-error", "userId looks like an e-mail but is not a valid address")
