@@ -101,7 +101,6 @@ def check_sheet(path: Path, read: ReadOptions, now: datetime | None = None
         columns = ColumnMap.build(sheet.headers, str(path))
         now = now or datetime.now(timezone.utc)
         checks = list(check_rows(columns, sheet.rows, date_order=read.date_order, now=now))
-        _spare_from_collections()
     return columns, checks
 
 
@@ -130,6 +129,7 @@ _VALID = Outcome(Status.VALID)
 @_collected_again()
 def validate_file(path: Path, output: Path | None, read: ReadOptions = ReadOptions()) -> Summary:
     columns, checks = check_sheet(path, read)
+    _spare_from_collections()  # handed back by @_collected_again when this returns
     if output is None:
         output = default_output(path)
         _refuse_to_overwrite_results(output, path)
@@ -174,6 +174,7 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
     import asyncio  # here: `validate` never starts an event loop
 
     columns, checks = check_sheet(path, read)
+    _spare_from_collections()  # handed back by @_collected_again when this returns
     output = output or default_output(path)
     _check_output(output)
     with Journal(options.journal_path, scope_of(connection.base_url, connection.key)) as journal:
