@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -352,3 +353,23 @@ def test_validate_starts_without_the_sending_libraries() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert loaded.strip() == "[]"
+
+
+def test_the_installed_command_flushes_its_output_and_keeps_the_exit_code(write_xlsx, tmp_path):
+    """`importer` ends with os._exit (no slow teardown): what it printed to a pipe still arrives."""
+    sheet = write_xlsx([row("A", start=datetime(2027, 9, 8, 10, 0)), row("B", duration="fifty")])
+    command = [sys.executable, "-m", "importer", "run", str(sheet), "--simulate", "--json", "--rate", "0",
+               "-o", str(tmp_path / "out.csv")]
+
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=buffered)
+
+    assert done.returncode == 1, done.stderr  # a row is invalid
+    summary = json.loads(done.stdout)  # printed with print(): block-buffered into the pipe
+    assert (summary["counts"], summary["exit_code"]) == ({"created": 1, "invalid": 1}, 1)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").count("\n") == 3
+    failed = subprocess.run([sys.executable, "-m", "importer", "validate", str(tmp_path / "missing.xlsx")],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("importer: ")
