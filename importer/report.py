@@ -42,7 +42,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from itertools import islice
+from itertools import islice, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, TextIO
@@ -774,9 +774,9 @@ class _RowRenderer:
 
     A cell is `<c r="B7"` + its "body" (attributes and content, from the value alone) +
     `</c>`. Rows are rendered `_BATCH` at a time, a column at a time (see `_column`), and
-    each row of a batch is then one `%`-format of one template, applied by `map` to the
-    columns zipped together: a column of plain text or numbers costs no Python call per
-    cell, and assembling a row none at all.
+    each row of a batch is then one `str.join` of its pieces, zipped from the columns
+    (`_joined_rows`): a column of plain text or numbers costs no Python call per cell, and
+    assembling a row none at all.
     """
 
     #: How many distinct texts (and datetimes) are remembered per column kind, and the
@@ -840,32 +840,29 @@ class _RowRenderer:
         columns.append(self._column(codes, False))
         columns.append(self._column([_error_message(row) for row in rows], False))
 
-        # The template has `<c r="B%s"` + head + `%s` + tail + `</c>` for each column, for the
-        # row number and the column's value. A column with empty cells (left out of their
-        # rows) instead gives each of its cells whole, or '' where empty.
+        # Every row is the same pieces: `<row r="` + its number + `">`, then for each column
+        # `<c r="B` + the number + `"` + head + its text + tail + `</c>`. A column with empty
+        # cells (left out of their rows) instead gives each of its cells whole, or '' where
+        # empty. `_joined_rows` zips the pieces of all rows (~2.5x faster than a %-template).
         numbers = list(map(str, range(first, first + len(rows))))
-        pieces = ['<row r="%s">']
-        args = [numbers]
+        pieces: list[str | list[str]] = ['<row r="', numbers, '">']
         for letter, column in zip(self.letters, columns):
             if column is None:
                 continue
             head, values, tail = column
             if None in values:
-                pieces.append("%s")
-                args.append([
+                pieces.append([
                     "" if value is None else f'<c r="{letter}{number}"{head}{value}{tail}</c>'
                     for number, value in zip(numbers, values)
                 ])
             else:
-                head, tail = head.replace("%", "%%"), tail.replace("%", "%%")
-                pieces.append(f'<c r="{letter}%s"{head}%s{tail}</c>')
-                args += (numbers, values)
+                pieces += (f'<c r="{letter}', numbers, f'"{head}', values, f"{tail}</c>")
         pieces.append("</row>")
-        return "".join(map("".join(pieces).__mod__, zip(*args)))
+        return _joined_rows(pieces)
 
-    def _column(self, values: list[Any], as_text: bool) -> tuple[str, list[Any], str] | None:
-        """One column of a batch as (head, values, tail): a cell's body is head + value +
-        tail, and a None value an empty cell. None when every cell is empty."""
+    def _column(self, values: list[Any], as_text: bool) -> tuple[str, list[str | None], str] | None:
+        """One column of a batch as (head, texts, tail): a cell's body is head + text + tail,
+        and a None text an empty cell. None when every cell is empty."""
         kinds = set(map(type, values))
         kinds.discard(type(None))
         if not kinds:
@@ -875,11 +872,13 @@ class _RowRenderer:
             if kind is str:
                 return self._texts(values, self.text_prefix if as_text else ' t="inlineStr">')
             if kind is int:
+                full = None not in values
+                texts = list(map(str, values)) if full else [None if v is None else str(v) for v in values]
                 if as_text:
-                    return self._texts([None if v is None else str(v) for v in values], self.text_prefix)
-                present = values if None not in values else [v for v in values if v is not None]
+                    return self._texts(texts, self.text_prefix)
+                present = values if full else [v for v in values if v is not None]
                 if -_XLSX_MAX_EXACT_INT < min(present) and max(present) < _XLSX_MAX_EXACT_INT:
-                    return "><v>", values, "</v>"  # below 10**15, str() is XlsxWriter's .16G
+                    return "><v>", texts, "</v>"  # below 10**15, str() is XlsxWriter's .16G
             if kind is datetime and not as_text:  # start times: most already rendered once
                 known, render = self.datetime_bodies.get, self._datetime
                 return "", [None if v is None else known(v) or render(v) for v in values], ""
@@ -970,6 +969,24 @@ class _RowRenderer:
         if isinstance(value, time):
             return self._time(value)
         return self._str(cell_text(value))
+
+
+def _joined_rows(pieces: list[str | list[str]]) -> str:
+    """Rows made of `pieces`, each a text found in every row or a list of each row's own
+    text (one list at least), joined: no Python call per row or cell."""
+    columns: list[Iterable[str]] = []
+    fixed = ""
+    for piece in pieces:
+        if isinstance(piece, str):
+            fixed += piece
+            continue
+        if fixed:
+            columns.append(repeat(fixed))
+            fixed = ""
+        columns.append(piece)
+    if fixed:
+        columns.append(repeat(fixed))
+    return "".join(map("".join, zip(*columns)))
 
 
 def _sheet_part(sheet: Worksheet) -> str:
