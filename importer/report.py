@@ -1068,7 +1068,9 @@ class _WrittenBehind:
         self._failed: list[BaseException] = []
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._thread = threading.Thread(target=self._drain, name="importer-write-behind")
+        # A daemon: should a second Ctrl-C cut `__exit__` short, a thread left waiting for
+        # blocks must not keep the interpreter from exiting.
+        self._thread = threading.Thread(target=self._drain, name="importer-write-behind", daemon=True)
 
     def __enter__(self) -> _WrittenBehind:
         self._thread.start()
