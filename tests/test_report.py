@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import tempfile
+import threading
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -17,6 +20,7 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from importer import report
 from importer.errors import InputError
 from importer.models import RESULT_COLUMNS, Outcome, RowResult, Status
 from importer.report import (
@@ -487,12 +491,9 @@ def assert_rendered_as_cell_by_cell(results: list[RowResult], width: int, text_c
         workbook = xlsxwriter.Workbook(str(Path(tmp) / "w.xlsx"))
         formats = _Formats.create(workbook)
         text_cols = frozenset({*text_columns, width + 1})
-        out = io.StringIO()
-        summary, last_row = _RowRenderer(formats, width, text_cols).render(results, out)
+        xml = b"".join(_RowRenderer(formats, width, text_cols).render(results)).decode()
         workbook.close()
-    assert out.getvalue() == _cell_by_cell_xml(_RowRenderer(formats, width, text_cols), results, width)
-    assert last_row == len(results)
-    assert summary == summarise(results)
+    assert xml == _cell_by_cell_xml(_RowRenderer(formats, width, text_cols), results, width)
 
 
 @pytest.mark.parametrize("column", [
@@ -591,6 +592,64 @@ def test_success_leaves_only_the_target(tmp_path: Path) -> None:
     write_report(tmp_path / "a.xlsx", HEADERS, sample_rows(), text_columns=TEXT_COLUMNS)
     write_report(tmp_path / "a.csv", HEADERS, sample_rows(), text_columns=TEXT_COLUMNS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.xlsx"]
+
+
+def write_behind_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "importer-write-behind"]
+
+
+def test_failure_while_rows_are_deflated_behind_leaves_no_temp_and_no_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering fails after earlier batches went to the deflating thread."""
+    monkeypatch.setattr(report, "_BLOCK_BYTES", 1)  # each batch handed over as it is rendered
+    rows = [result(n, ("x",), Status.VALID) for n in range(2, 5000)]
+    rows[4000] = result(4002, (Exploding(),), Status.VALID)
+    with pytest.raises(RuntimeError, match="boom"):
+        write_report(tmp_path / "out.xlsx", ["A"], rows)
+    assert list(tmp_path.iterdir()) == []
+    assert write_behind_threads() == []
+
+
+def test_write_error_in_the_deflating_thread_is_raised_by_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk met by the second thread is the caller's InputError, as in one thread."""
+    monkeypatch.setattr(report, "_BLOCK_BYTES", 1)
+    real_write = zipfile._ZipWriteFile.write
+
+    def write(self: Any, data: bytes) -> int:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(zipfile._ZipWriteFile, "write", write)
+    rows = [result(n, ("x",), Status.VALID) for n in range(2, 5000)]
+    with pytest.raises(InputError, match="cannot write .*No space left on device"):
+        write_report(tmp_path / "out.xlsx", ["A"], rows)
+    assert list(tmp_path.iterdir()) == []
+    assert write_behind_threads() == []
+
+
+def deflated_member(path: Path, name: str) -> bytes:
+    """A zip member's bytes as stored (deflated), read from behind its local header."""
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as package:
+        info = package.getinfo(name)
+    at = info.header_offset
+    start = at + 30 + int.from_bytes(raw[at + 26:at + 28], "little") + int.from_bytes(raw[at + 28:at + 30], "little")
+    return raw[start:start + info.compress_size]
+
+
+def test_rows_part_is_the_same_however_it_is_handed_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = sample_rows() * 500  # ~1.5 MB of XML: one block by default
+    write_report(tmp_path / "one.xlsx", HEADERS, rows, text_columns=TEXT_COLUMNS)
+    monkeypatch.setattr(report, "_BLOCK_BYTES", 1)  # a block per batch
+    write_report(tmp_path / "many.xlsx", HEADERS, rows, text_columns=TEXT_COLUMNS)
+    part = "xl/worksheets/sheet1.xml"
+    assert deflated_member(tmp_path / "one.xlsx", part) == deflated_member(tmp_path / "many.xlsx", part)
 
 
 # ------------------------------------------------------------------ summarise
