@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,13 +56,18 @@ class Plan:
         return [step for step in self.steps if step.action is action]
 
     def creates_per_host(self) -> dict[str, list[int]]:
-        hosts: dict[str, list[int]] = defaultdict(list)
+        hosts: dict[str, list[int]] = {}
+        spelt: dict[str, list[int]] = {}  # userId as written -> its host's rows: lowered once per spelling
         create = Action.CREATE
         for step in self.steps:
             if step.action is create:
-                check = step.check
-                hosts[check.request.user_id.lower()].append(check.row.row_number)  # type: ignore[union-attr]
-        return dict(hosts)
+                request = step.check.request
+                user_id = request.user_id  # type: ignore[union-attr]
+                rows = spelt.get(user_id)
+                if rows is None:
+                    rows = spelt[user_id] = hosts.setdefault(user_id.lower(), [])
+                rows.append(request.row_number)  # type: ignore[union-attr]
+        return hosts
 
     def over_quota(self, limit: int = DAILY_CREATES_PER_HOST) -> dict[str, list[int]]:
         return {host: rows for host, rows in self.creates_per_host().items() if len(rows) > limit}
