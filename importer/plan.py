@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import orjson
@@ -41,7 +40,7 @@ class Step:
     outcome: Outcome | None = None
     meeting_id: str | None = None
     leader: int | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()  # most rows have none: they share the empty tuple
 
     @property
     def request(self) -> CreateRequest:
@@ -57,13 +56,18 @@ class Plan:
         return [step for step in self.steps if step.action is action]
 
     def creates_per_host(self) -> dict[str, list[int]]:
-        hosts: dict[str, list[int]] = defaultdict(list)
+        hosts: dict[str, list[int]] = {}
+        spelt: dict[str, list[int]] = {}  # userId as written -> its host's rows: lowered once per spelling
         create = Action.CREATE
         for step in self.steps:
             if step.action is create:
-                check = step.check
-                hosts[check.request.user_id.lower()].append(check.row.row_number)  # type: ignore[union-attr]
-        return dict(hosts)
+                request = step.check.request
+                user_id = request.user_id  # type: ignore[union-attr]
+                rows = spelt.get(user_id)
+                if rows is None:
+                    rows = spelt[user_id] = hosts.setdefault(user_id.lower(), [])
+                rows.append(request.row_number)  # type: ignore[union-attr]
+        return hosts
 
     def over_quota(self, limit: int = DAILY_CREATES_PER_HOST) -> dict[str, list[int]]:
         return {host: rows for host, rows in self.creates_per_host().items() if len(rows) > limit}
@@ -103,22 +107,29 @@ def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
 
 def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unknown: bool = False) -> Plan:
     steps: list[Step] = []
-    groups: dict[str, list[Step]] = {}
+    #: Each identity's first row; and for an identity rows share, the rows to send (first included).
+    firsts: dict[str, Step] = {}
+    shared: dict[str, list[Step]] = {}
     create = Action.CREATE
     for index, check in enumerate(checks):
-        notes = [f"warning: {p.describe()}" for p in check.warnings] if check.problems else []
         request = check.request
         if request is None:
-            steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
+            steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems),
+                              notes=_warning_notes(check)))
             continue
         content = content_key(request)
         key = row_key(request, content)
-        step = Step(index, check, create, key, content, notes=notes)
+        step = Step(index, check, create, key, content)
+        if check.problems:
+            step.notes = _warning_notes(check)
         steps.append(step)
-        members = groups.get(key)
-        if members is None:
-            groups[key] = [step]
+        first = firsts.get(key)
+        if first is None:
+            firsts[key] = step
             continue
+        members = shared.get(key)
+        if members is None:
+            members = shared[key] = [first]
         original = _same_course(members, request.course)
         if original is not None:
             step.action = Action.SETTLED
@@ -131,14 +142,19 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
     known = journal.meetings() if journal is not None else {}
     # A row_id added to a sheet after a run still finds the meeting its content made.
     by_content = {entry.content_key: entry for entry in known.values() if entry.content_key}
-    for key, members in groups.items():
-        entry = (known.get(key) or by_content.get(members[0].content_key or "")) if known else None
-        if entry is None and len(members) == 1:
-            prior = members[0].check.prior
+    for key, first in firsts.items():
+        entry = (known.get(key) or by_content.get(first.content_key or "")) if known else None
+        members = shared.get(key)
+        if entry is None and members is None:
+            prior = first.check.prior
             if prior.status is None and prior.meeting_id is None:
                 continue  # the usual row, a meeting nothing knows of: `_decide_group` would leave it a CREATE
-        _decide_group(members, entry, journal, retry_unknown)
+        _decide_group(members or [first], entry, journal, retry_unknown)
     return Plan(steps)
+
+
+def _warning_notes(check: RowCheck) -> tuple[str, ...]:
+    return tuple(f"warning: {p.describe()}" for p in check.warnings)
 
 
 def _same_course(members: list[Step], course: Course) -> Step | None:
@@ -193,7 +209,7 @@ def _decide_group(members: list[Step], entry: MeetingEntry | None, journal: Jour
         else:
             step.action = Action.FOLLOW
             step.leader = leader.index
-            step.notes.append(f"cross-listed: the same meeting as row {leader.check.row.row_number}")
+            step.notes += (f"cross-listed: the same meeting as row {leader.check.row.row_number}",)
 
 
 def _decide_existing(step: Step, meeting_id: str, journal: Journal | None, known: bool) -> None:

@@ -364,12 +364,13 @@ class _SheetChecker:
 
 
 def _memoised(memo: dict[Cell, Any], value: Cell, convert: Any) -> Any:
-    """convert(value), remembered in `memo` for text cells.
+    """convert(value), remembered in `memo` for text and whole-number cells.
 
-    Only text: a cell of another type may equal one that converts otherwise (True == 1,
-    1e20 == 10**20), and the converters of number cells are quick anyway.
+    Only those two exact types: a cell of another type may equal one that converts
+    otherwise (True == 1, 2.0 == 2, 1e20 == 10**20), and text never equals a number.
     """
-    if type(value) is not str:
+    kind = type(value)
+    if kind is not str and kind is not int:
         if value is None:
             raise _Invalid("missing-value", "the cell is empty")
         return convert(value)

@@ -96,7 +96,7 @@ def test_same_meeting_in_two_courses_is_one_create_and_one_follow() -> None:
     leader, follower = plan.steps
     assert follower.leader == leader.index == 0
     assert follower.row_key == leader.row_key
-    assert follower.notes == ["cross-listed: the same meeting as row 2"]
+    assert follower.notes == ("cross-listed: the same meeting as row 2",)
     assert follower.outcome is None
 
 
@@ -160,10 +160,10 @@ def test_invalid_row_is_settled_with_its_problems_and_never_joins_a_group() -> N
         "column 'Settings.Waiting Room': expected TRUE or FALSE (yes/no, 1/0), found 'maybe'",
     )
     assert plan.steps[0].row_key is None
-    assert plan.steps[2].notes == [
+    assert plan.steps[2].notes == (
         "warning: column 'Start Time': start_time 2020-01-01T10:00:00 is in the past; Zoom accepts it, "
-        "but check the year"
-    ]
+        "but check the year",
+    )
 
 
 # --- a result sheet fed back in -----------------------------------------------------------------

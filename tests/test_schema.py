@@ -699,7 +699,7 @@ SHEET_VALUES: dict[str, list[Any]] = {
                    datetime(2026, 10, 8, 10, 0, 0, 999_999), datetime(2020, 1, 1, 10, 0), "2027-03-14 02:30",
                    "2026-11-01 01:30", "03/04/2027 10:00", "13/04/2027 10:00", date(2026, 10, 8), "2026-10-08",
                    46303.4, 46303, None, True, time(10, 0)],
-    "Duration": [50, 50, "50", 0, -5, 50.0, 50.5, True, None, "fifty"],
+    "Duration": [50, 50, "50", 0, -5, 50.0, 50.5, True, 1, 1.0, None, "fifty"],
     "Timezone": [NEW_YORK, NEW_YORK, "utc", "asia/tokyo", "Mars/Base", None, 5],
     "Agenda": [None, None, "week 1", "x" * 2001, 7],
     "Password": [None, None, "abc123", "bad pass!", 1234],
@@ -713,7 +713,7 @@ SHEET_VALUES: dict[str, list[Any]] = {
     "End Date Time": [None] * 6 + [date(2026, 12, 11)],
     "Settings.Waiting Room": [None, None, True, False, "yes", 1, 1.0, "maybe"],
     "Settings.Join Before Host": [None, None, True, False, 0],
-    "Settings.JBH Time": [None, None, 5, "10", 7, 5.0],
+    "Settings.JBH Time": [None, None, 5, "10", 7, 5.0, 0, False],
     "Settings.Auto Recording": [None, None, "cloud", "Cloud", "tape"],
     "Settings.Alternative Hosts": [None, None, "a@x.edu;b@x.edu", "nope", ";"],
     "Notes": [None, "anything"],
@@ -763,3 +763,22 @@ def test_check_rows_decides_plain_valid_rows_itself(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("importer.schema.check_row", lambda *args, **kwargs: pytest.fail("check_row called"))
 
     assert list(check_rows(columns, rows, now=NOW)) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "cells"),
+    [
+        ("Type", [2, 2.0, "2", True, 1]),
+        ("Duration", [1, True, 1.0, "1"]),
+        ("Settings.Waiting Room", [1, True, 1.0, "1", 0, False, 0.0]),
+        ("Settings.JBH Time", [0, False, 0.0, 5, 5.0]),
+    ],
+)
+def test_check_rows_tells_equal_cells_of_other_kinds_apart(header: str, cells: list[Any]) -> None:
+    """True == 1 == 1.0, yet each cell converts as itself: a memo must not hand one the other's verdict."""
+    headers = PLAIN_HEADERS if header in PLAIN_HEADERS else (*PLAIN_HEADERS, header)
+    columns = ColumnMap.build(headers, "term.xlsx")
+    rows = [SourceRow(n, tuple(cell if h == header else VALID.get(h) for h in headers))
+            for n, cell in enumerate(cells + cells[::-1], start=2)]
+
+    assert list(check_rows(columns, rows, now=NOW)) == [check_row(columns, row, now=NOW) for row in rows]
