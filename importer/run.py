@@ -73,6 +73,9 @@ class Summary:
     recovered: int = 0  # journal rows found in flight from a previous run
     problems: list[Problem] = field(default_factory=list)  # every row problem and warning, in row order
     notices: list[str] = field(default_factory=list)  # sheet-wide warnings (e.g. a host over its daily quota)
+    # The plan the rows were written from. Held here, it goes with the process when the CLI
+    # ends (`cli._exit_now`) rather than being freed check by check (~0.15 s per 100,000 rows).
+    plan: Plan | None = field(default=None, repr=False, compare=False)
 
     @property
     def counts(self) -> Counter[Status]:
@@ -430,7 +433,7 @@ def _write(columns: ColumnMap, plan: Plan, output: Path) -> Summary:
         results = [RowResult(step.check.row.row_number, _output_cells(step.check.row.cells, keep, every_column),
                              _kept_id(step), list(step.notes)) for step in plan.steps]
     write_report(output, headers, results, text_columns=text_columns)
-    return Summary(output=output, results=results, headers=headers)
+    return Summary(output=output, results=results, headers=headers, plan=plan)
 
 
 def _output_cells(cells: tuple[Cell, ...], keep: tuple[int, ...], every_column: bool) -> tuple[Cell, ...]:
