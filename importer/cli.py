@@ -282,11 +282,14 @@ def simulate(port: int, host: str, latency: float, jitter: float, p_429: float, 
 
 
 def main() -> None:
-    """The console script: the command, then a prompt exit (see `_exit_now`)."""
+    """The console script and `python -m importer`: the command, then a prompt exit."""
     try:
         cli(prog_name="importer")
     except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
+        # Under a profiler or tracer (pyinstrument, cProfile, coverage) the process ends as
+        # usual: they write their results as it does.
+        if (exc.code is None or isinstance(exc.code, int)) and sys.getprofile() is None \
+                and sys.gettrace() is None:
             _exit_now(exc.code or 0)
         raise
 
@@ -296,11 +299,17 @@ def _exit_now(code: int) -> None:
 
     After a 100,000-row sheet the interpreter's own shutdown spends ~0.2 s releasing rows,
     checks and results that the OS takes back at once. Nothing is left to do by then:
-    files are closed, the journal committed, temporary folders removed; the output
-    streams are flushed here. Only the installed `importer` command ends this way (tests
-    call `cli`, which exits as usual).
+    files are closed, the journal committed, temporary folders removed. The output streams
+    are flushed here; if that fails (a full disk, a closed pipe), the exit code is 120, as
+    Python's own shutdown would make it. Tests call `cli`, which exits as usual.
     """
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(Exception):
+    for stream in dict.fromkeys((sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
+        if stream is None:
+            continue
+        try:
             stream.flush()
+        except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+            code = 120
+            with suppress(OSError, ValueError):
+                os.write(2, f"importer: could not write the output: {exc}\n".encode())
     os._exit(code)

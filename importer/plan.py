@@ -107,7 +107,7 @@ def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
 
 def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unknown: bool = False) -> Plan:
     steps: list[Step] = []
-    #: Each identity's first row; and for an identity rows share, the rows to send (first included).
+    #: Each identity's first row; and where later rows share it (not as duplicates), all its rows.
     firsts: dict[str, Step] = {}
     shared: dict[str, list[Step]] = {}
     create = Action.CREATE
@@ -127,9 +127,7 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
         if first is None:
             firsts[key] = step
             continue
-        members = shared.get(key)
-        if members is None:
-            members = shared[key] = [first]
+        members = shared.get(key) or [first]
         original = _same_course(members, request.course)
         if original is not None:
             step.action = Action.SETTLED
@@ -139,6 +137,7 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
                 "it is not sent twice: delete this row, or give it a different row_id")
             continue
         members.append(step)
+        shared[key] = members
     known = journal.meetings() if journal is not None else {}
     # A row_id added to a sheet after a run still finds the meeting its content made.
     by_content = {entry.content_key: entry for entry in known.values() if entry.content_key}

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
@@ -203,8 +203,13 @@ class CreatePool:
                 return
             try:
                 outcome = await self._process(job)
+            except _Unrecorded as exc:
+                # The answer is known though the journal could not keep it: the sheet keeps it
+                # (a meeting id above all). Without a journal nothing more may be sent.
+                self.failure = self.failure or exc.error
+                self.stop.set()
+                outcome = exc.kept()
             except JournalError as exc:
-                # Without a journal nothing more may be sent; what is known still reaches the sheet.
                 self.failure = self.failure or exc
                 self.stop.set()
                 outcome = _unknown(job, "journal", f"the journal could not record this row: {exc}")
@@ -246,13 +251,16 @@ class CreatePool:
                                 f"created; run the sheet again after {until}", "429")
         # One transaction per outcome: a kill between the two writes must not leave a created
         # meeting without its association (the next run would then report it `associated`).
-        with self.journal.transaction():
-            self.journal.record_meeting(job.row_key, _journal_state(outcome), outcome.meeting_id,
-                                        outcome.error_code, outcome.error_message)
-            if outcome.status is Status.CREATED and outcome.meeting_id:
-                course = job.request.course
-                self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,
-                                                course.course_id, "associated", via="create")
+        try:
+            with self.journal.transaction():
+                self.journal.record_meeting(job.row_key, _journal_state(outcome), outcome.meeting_id,
+                                            outcome.error_code, outcome.error_message)
+                if outcome.status is Status.CREATED and outcome.meeting_id:
+                    course = job.request.course
+                    self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,
+                                                    course.course_id, "associated", via="create")
+        except JournalError as exc:
+            raise _Unrecorded(outcome, exc) from exc
         return outcome
 
     async def _attempt(self, job: CreateJob) -> Answer | None:
@@ -321,6 +329,21 @@ def retry_wait(state: RetryCallState, longest: float | None = None) -> float:
 
 class _AlreadySent(Exception):
     """The journal refused to mark a row `sending`: it was sent or made already."""
+
+
+class _Unrecorded(Exception):
+    """The server answered (`outcome`) but the journal could not record it (`error`)."""
+
+    def __init__(self, outcome: Outcome, error: JournalError) -> None:
+        super().__init__(str(error))
+        self.outcome = outcome
+        self.error = error
+
+    def kept(self) -> Outcome:
+        """The outcome for the sheet, saying that this run's journal does not hold it."""
+        note = f"the journal could not record this answer ({self.error}): keep this result sheet"
+        message = self.outcome.error_message
+        return replace(self.outcome, error_message=f"{message}; {note}" if message else note)
 
 
 def _unknown(job: CreateJob, code: str, message: str) -> Outcome:

@@ -11,7 +11,8 @@ Why it is built this way:
   (`_WrittenBehind`). XlsxWriter writes the rest of the workbook first, from the rows'
   count and `Summary` (the counts and the first `ACTION_LIST_LIMIT` rows that need
   action), so .xlsx goes over the rows twice: an iterator is listed first. Whatever the
-  row count, the XML held at a time is a few MB. csv goes over the rows once.
+  row count, the XML held at a time is under ~20 MB (a 4 MB block gathering, two
+  waiting, one being deflated). csv goes over the rows once.
 * **Text stays text.** Identifiers (`text_columns`, `meeting_id`) are written as text,
   so `00123` stays `00123` and a course id 396 never becomes `396.0`. Text that starts
   like a formula (`=`, `+`, `-`, `@`, tab, CR) is never evaluated: xlsx stores it as a
@@ -602,7 +603,7 @@ def _write_xlsx(
         raise InputError(f"too many rows for .xlsx (limit {_XLSX_MAX_ROWS - 1}): write .csv")
     # XlsxWriter keeps constant_memory row data in temp files; a private directory
     # guarantees they are gone even if the write is abandoned half-way.
-    # Opening the file first fails fast (before any row is consumed) when the directory
+    # Opening the file first fails fast (before any row is rendered) when the directory
     # cannot be written, instead of at close() with XlsxWriter's temp files still open.
     with open(path, "wb") as handle, tempfile.TemporaryDirectory(prefix="importer-") as scratch:
         package = Path(scratch) / "package.xlsx"
@@ -871,11 +872,11 @@ class _RowRenderer:
                 return self._texts(values, self.text_prefix if as_text else ' t="inlineStr">')
             if kind is int:
                 full = None not in values
-                texts = list(map(str, values)) if full else [None if v is None else str(v) for v in values]
-                if as_text:
-                    return self._texts(texts, self.text_prefix)
                 present = values if full else [v for v in values if v is not None]
-                if -_XLSX_MAX_EXACT_INT < min(present) and max(present) < _XLSX_MAX_EXACT_INT:
+                if as_text or -_XLSX_MAX_EXACT_INT < min(present) and max(present) < _XLSX_MAX_EXACT_INT:
+                    texts = list(map(str, values)) if full else [None if v is None else str(v) for v in values]
+                    if as_text:
+                        return self._texts(texts, self.text_prefix)
                     return "><v>", texts, "</v>"  # below 10**15, str() is XlsxWriter's .16G
             if kind is datetime and not as_text:  # start times: most already rendered once
                 known, render = self.datetime_bodies.get, self._datetime
@@ -1057,9 +1058,10 @@ class _WrittenBehind:
     At most `_WAITING_BLOCKS` blocks wait, so a slow disk holds the caller back instead
     of filling memory.
 
-    An exception in the thread is raised in the caller: by a later `write`, or on leaving
-    the `with` block. However the block is left, the thread has ended by then (if it was
-    left by an exception, after writing only what was already handed over).
+    An exception in the thread is raised in the caller: by the next hand-over of a block,
+    or on leaving the `with` block. When the block is left, the thread is joined (if it was
+    left by an exception, after writing only what was already handed over); a Ctrl-C
+    during that join leaves it to end on its own, with nothing more to write.
     """
 
     def __init__(self, out: BinaryIO) -> None:
@@ -1068,8 +1070,8 @@ class _WrittenBehind:
         self._failed: list[BaseException] = []
         self._pending: list[bytes] = []
         self._pending_size = 0
-        # A daemon: should a second Ctrl-C cut `__exit__` short, a thread left waiting for
-        # blocks must not keep the interpreter from exiting.
+        # A daemon: should a Ctrl-C cut `__exit__`'s join short, the thread (which ends
+        # at the `None` already queued) must not keep the interpreter from exiting.
         self._thread = threading.Thread(target=self._drain, name="importer-write-behind", daemon=True)
 
     def __enter__(self) -> _WrittenBehind:

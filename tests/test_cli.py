@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pstats
 import sqlite3
 import subprocess
 import sys
@@ -373,3 +374,31 @@ def test_the_installed_command_flushes_its_output_and_keeps_the_exit_code(write_
                             capture_output=True, text=True, cwd=tmp_path)
     assert failed.returncode == 2
     assert failed.stderr.startswith("importer: ")
+
+
+def test_under_a_profiler_the_command_exits_as_usual_so_the_profile_is_written(write_xlsx, tmp_path):
+    sheet = write_xlsx([row("A", start=datetime(2027, 9, 8, 10, 0))])
+    profile = tmp_path / "validate.prof"
+
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "importer", "validate",
+                           str(sheet), "-o", str(tmp_path / "out.csv")], capture_output=True, text=True, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    stats = pstats.Stats(str(profile))  # written at the interpreter's usual exit
+    assert any(name == "validate_file" for (_, _, name) in stats.stats)  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_exit_code_120_with_a_message(write_xlsx, tmp_path):
+    """A full disk under `--json > summary.json`: the summary is lost, and the exit code says so."""
+    sheet = write_xlsx([row("A", start=datetime(2027, 9, 8, 10, 0))])
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "importer", "run", str(sheet), "--simulate", "--json",
+                               "--rate", "0", "-o", str(tmp_path / "out.csv")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=buffered)
+
+    assert done.returncode == 120
+    assert "importer: could not write the output" in done.stderr
+    assert "No space left on device" in done.stderr

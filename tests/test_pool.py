@@ -17,10 +17,11 @@ from importer.client import LtiClient
 from importer.journal import Journal, scope_of
 from importer.models import Course, CreateRequest, Status
 from importer.pool import CreateJob, CreatePool, PoolOptions, Throttle
-from importer.run import Connection, ImportOptions, Summary, import_file
+from importer.errors import JournalError
+from importer.run import Connection, ImportOptions, Progress, Summary, import_file
 from importer.simulator import SimConfig, SimulatorServer
 
-from support import KEY, SECRET, creates, row
+from support import KEY, SECRET, creates, read_xlsx, row
 
 START = datetime(2027, 9, 6, 8, 0)
 
@@ -289,3 +290,38 @@ def test_abandon_keeps_known_outcomes_and_reports_in_flight_rows_unknown(tmp_pat
     assert {outcomes[n].error_code for n in (2, 3)} == {"abandoned"}
     assert [entries[f"key-{n}"].state for n in range(4)] == ["created", "created", "unknown", "unknown"]
     assert "key-4" not in entries and "key-5" not in entries
+
+
+def test_a_journal_failure_stops_the_progress_display_and_keeps_what_was_made(write_xlsx, tmp_path, monkeypatch):
+    """The live bar is stopped (the terminal given back) before the journal's error is reported."""
+    calls: list[str] = []
+
+    class Watcher(Progress):
+        def start(self, phase: str, total: int) -> None:
+            calls.append("start")
+
+        def finish(self) -> None:
+            calls.append("finish")
+
+    real = Journal.record_meeting
+
+    def record_meeting(self: Journal, row_key: str, state: str, *args: Any, **kwargs: Any) -> None:
+        if state != "sending" and calls.count("recorded") >= 2:
+            raise JournalError("disk I/O error")
+        calls.append("recorded")
+        return real(self, row_key, state, *args, **kwargs)
+
+    monkeypatch.setattr(Journal, "record_meeting", record_meeting)
+    sheet = write_xlsx(rows_for(6))
+    options = ImportOptions(journal_path=tmp_path / "journal.sqlite3", pool=PoolOptions(concurrency=1, rate=0.0))
+    with SimulatorServer(SimConfig(key=KEY, secret=SECRET)) as server:
+        with pytest.raises(JournalError, match="disk I/O error"):
+            import_file(sheet, None, Connection(server.base_url, KEY, SECRET), options, progress=Watcher())
+        made = len(server.state.snapshot()["meetings"])
+
+    assert calls[0] == "start" and calls[-1] == "finish"
+    assert made >= 2  # created before the failure, and on the sheet below
+    result = read_xlsx(tmp_path / "term.result.xlsx")
+    assert sum(1 for r in result if r["meeting_id"]) == made  # the unrecorded answer's id too
+    unrecorded = [r for r in result if "journal could not record" in (r["error_message"] or "")]
+    assert [(r["import_status"], bool(r["meeting_id"])) for r in unrecorded] == [("created", True)]

@@ -611,11 +611,14 @@ def test_failure_while_rows_are_deflated_behind_leaves_no_temp_and_no_thread(
     assert write_behind_threads() == []
 
 
+@pytest.mark.parametrize("block_bytes", [1, None], ids=["a block per batch", "one block at the end"])
 def test_write_error_in_the_deflating_thread_is_raised_by_the_writer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int | None
 ) -> None:
-    """A full disk met by the second thread is the caller's InputError, as in one thread."""
-    monkeypatch.setattr(report, "_BLOCK_BYTES", 1)
+    """A full disk met by the second thread is the caller's InputError, as in one thread:
+    whether it meets a later hand-over or only the end of the rows (most sheets: under 4 MB)."""
+    if block_bytes is not None:
+        monkeypatch.setattr(report, "_BLOCK_BYTES", block_bytes)
     real_write = zipfile._ZipWriteFile.write
 
     def write(self: Any, data: bytes) -> int:
