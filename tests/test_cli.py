@@ -402,3 +402,25 @@ def test_output_that_cannot_be_written_is_exit_code_120_with_a_message(write_xls
     assert done.returncode == 120
     assert "importer: could not write the output" in done.stderr
     assert "No space left on device" in done.stderr
+
+
+def test_the_live_bar_ends_showing_every_row_and_the_counts_per_status() -> None:
+    """Counts are rebuilt a few times a second, not per row: the last drawing is still exact."""
+    import io
+
+    from rich.console import Console
+
+    from importer.display import LiveProgress
+    from importer.models import Status
+
+    screen = io.StringIO()
+    progress = LiveProgress(Console(file=screen, force_terminal=True, width=120, color_system=None))
+    progress.start("creating meetings", 500)
+    for n in range(500):
+        progress.advance(Status.FAILED if n % 100 == 0 else Status.CREATED)
+    progress.finish()
+
+    drawn = screen.getvalue()
+    last = drawn[drawn.rindex("creating meetings"):].splitlines()[0]  # the final drawing of the bar
+    assert "500/500" in last
+    assert "failed:5 created:495" in last
