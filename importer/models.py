@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -188,4 +189,4 @@ class RowResult:
     row_number: int
     cells: tuple[Cell, ...]
     outcome: Outcome
-    notes: list[str] = field(default_factory=list)
+    notes: Sequence[str] = ()  # the plan's notes for the row, shared as they are

@@ -436,7 +436,7 @@ def _write(columns: ColumnMap, plan: Plan, output: Path) -> Summary:
     every_column = keep == tuple(range(len(keep)))
     with _spared_from_collections():  # 100,000s of new objects and no cycles
         results = [RowResult(step.check.row.row_number, _output_cells(step.check.row.cells, keep, every_column),
-                             _kept_id(step), list(step.notes)) for step in plan.steps]
+                             _kept_id(step), step.notes) for step in plan.steps]
     write_report(output, headers, results, text_columns=text_columns)
     return Summary(output=output, results=results, headers=headers, plan=plan)
 

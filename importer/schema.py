@@ -217,8 +217,9 @@ class _SheetChecker:
     few hundred distinct values in a sheet. `_plain` turns such a row straight into its
     request, converting each repeating value once per sheet (the result columns of a
     fed-back sheet are read by `_prior`, as check_row reads them). A row it is not sure of
-    (a problem or a warning, timetable or recurrence cells) goes through `check_row`, which stays the one statement of the rules: `_plain` only ever agrees
-    with it (tests/test_schema.py compares the two on generated rows).
+    (a problem or a warning, timetable or recurrence cells) goes through `check_row`, which
+    stays the one statement of the rules: `_plain` only ever agrees with it
+    (tests/test_schema.py compares the two on generated rows).
     """
 
     def __init__(self, columns: ColumnMap, date_order: DateOrder | None, now: datetime) -> None:
