@@ -9,6 +9,8 @@ created anything, while a 500 "after" must have.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import json
 import random
@@ -23,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..signing import base_string, sign
 from . import faults
 from .config import FUTURE_SKEW_S, SimConfig
 from .state import SimState
@@ -67,6 +68,18 @@ class Reply:
     changed: bool = False
 
 
+def expected_signature(secret: str, key: str, timestamp: str, user_id: str | None) -> str:
+    """The X-Lti-Signature LTI Pro expects (API.md "Signing"), written here from the spec.
+
+    The simulator does not use the importer's signing code, so a bug there fails the tests
+    instead of being agreed with: base string `key=K&timestamp=T[&userId=U]` with raw values,
+    HMAC-SHA1 with the secret, base64url without `=` padding.
+    """
+    base = f"key={key}&timestamp={timestamp}" + (f"&userId={user_id}" if user_id else "")
+    digest = hmac.new(secret.encode(), base.encode(), hashlib.sha1).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def _refusal(code: str, message: str, outcome: str) -> Reply:
     return Reply(200, {"status": False, "errorCode": code, "errorMessage": message}, outcome)
 
@@ -96,7 +109,7 @@ class Simulator:
         age_s = self.config.clock() - int(timestamp) / 1000.0
         if age_s > self.config.timestamp_window_s or age_s < -FUTURE_SKEW_S:
             return False
-        expected = sign(self.config.secret, base_string(key, timestamp, query.get("userId")))
+        expected = expected_signature(self.config.secret, key, timestamp, query.get("userId"))
         given = request.headers.get("x-lti-signature", "")
         return hmac.compare_digest(given.encode(), expected.encode())
 
