@@ -4,14 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The Makefile too: the extras installed are named here, so adding one must reinstall an existing .venv.
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,9 +29,17 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# ruff over all the Python here, mypy (strict, see pyproject.toml) over the package. Both always
+# run, so one CI log shows every finding (one line each, as mypy prints them); either one failing
+# fails the target.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check --output-format concise importer tests benchmarks samples; ruff=$$?; \
+	  $(BIN)/python -m mypy importer; mypy=$$?; \
+	  [ $$ruff -eq 0 ] && [ $$mypy -eq 0 ]
+
 BENCH_STAMP := $(VENV)/.installed-bench
 
-$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+$(BENCH_STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
