@@ -1,29 +1,34 @@
-"""The `importer` command: a thin adapter from options to the library in `run.py`."""
+"""The `importer` command: a thin adapter from options to the library calls in `run.py`.
+
+The CLI owns the process: it prints, chooses exit codes, and wires Ctrl-C (SIGINT) to
+the run's `StopRequest` while a run sends. The library changes none of that.
+"""
 
 from __future__ import annotations
 
-import importlib
 import os
+import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import ImporterError
-from .models import Status
-from .run import (Connection, ImportOptions, ReadOptions, Summary, exit_code, import_file,
-                  validate_file)
-from .schema import zone_names
+from .limits import BULK_MAX, DAILY_CREATES_PER_HOST
+from .run import Connection, ImportOptions, ReadOptions, StopRequest, import_file, validate_file
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from .cells import DateOrder
+    from .settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,20 +73,21 @@ def sending_options(func: F) -> F:
     options = [
         click.option("--journal", type=click.Path(path_type=Path),
                      help="SQLite journal of what was sent (default: $IMPORTER_JOURNAL, else the user data folder)."),
-        click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
+        click.option("--concurrency", type=click.IntRange(1, 256), default=ImportOptions.concurrency, show_default=True,
                      help="Requests in flight at once."),
-        click.option("--rate", type=click.FloatRange(0), default=10.0, show_default=True,
+        click.option("--rate", type=click.FloatRange(0), default=ImportOptions.rate, show_default=True,
                      help="Requests per second across all workers (0 = unlimited)."),
-        click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+        click.option("--timeout", type=click.FloatRange(0.1), default=Connection.timeout, show_default=True,
                      help="Seconds to wait for one answer."),
-        click.option("--max-attempts", type=click.IntRange(1, 50), default=5, show_default=True,
-                     help="Tries per request, for answers that are safe to retry."),
+        click.option("--max-attempts", type=click.IntRange(1, 50), default=ImportOptions.max_attempts,
+                     show_default=True, help="Tries per request, for answers that are safe to retry."),
         click.option("--base-url", help="LTI Pro API base URL (default: $LTI_BASE_URL, else production)."),
         click.option("--calendar-user", metavar="ID", help="User who owns the LMS calendar events (signed as userId)."),
         click.option("--retry-unknown", is_flag=True, help="Send rows whose earlier answer was lost again."),
-        click.option("--batch-size", type=click.IntRange(1, 400), default=400, show_default=True,
-                     help="Meetings per bulkImport call."),
-        click.option("--allow-over-quota", is_flag=True, help="Send even when a host needs over 100 creates today."),
+        click.option("--batch-size", type=click.IntRange(1, BULK_MAX), default=ImportOptions.batch_size,
+                     show_default=True, help="Meetings per bulkImport call."),
+        click.option("--allow-over-quota", is_flag=True,
+                     help=f"Send even when a host needs over {DAILY_CREATES_PER_HOST} creates today."),
         click.option("--quiet", is_flag=True, help="Print only the final summary."),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object."),
         click.option("--simulate", is_flag=True,
@@ -113,16 +119,13 @@ def cli() -> None:
 @one_line_errors
 def validate(file: Path, output: Path | None, sheet: str | None, date_order: str | None) -> None:
     """Check every row of FILE and write the annotated sheet; nothing is sent."""
-    # The summary's display (rich, ~0.1 s of imports) and the timezone names (~45 ms).
-    _meanwhile(lambda: importlib.import_module("importer.display"), zone_names)
-    summary = validate_file(file, output, ReadOptions(sheet, _order(date_order)))
-    code = exit_code(summary, frozenset({Status.VALID}))
     from .display import print_problems, print_summary
 
+    report = validate_file(file, output, ReadOptions(sheet, _order(date_order)))
     console = _console()
-    print_problems(console, summary)
-    print_summary(console, summary, code, as_json=False)
-    sys.exit(code)
+    print_problems(console, report)
+    print_summary(console, report, as_json=False)
+    sys.exit(report.exit_code)
 
 
 @cli.command()
@@ -143,53 +146,57 @@ def reassociate(result: Path, **options: Any) -> None:
     _import(result, options, associate_only=True)
 
 
-def _meanwhile(*work: Callable[[], object]) -> None:
-    """Do `work` in a thread while this one reads the sheet.
-
-    calamine parses a workbook without holding the GIL (~1 s per 100,000 rows), leaving the
-    interpreter idle: what the rest of the command will need is loaded then. A failure is
-    left for the thread that needs the result, which meets it again as usual.
-    """
-
-    def run() -> None:
-        for task in work:
-            with suppress(Exception):
-                task()
-
-    threading.Thread(target=run, name="importer-meanwhile", daemon=True).start()
-
-
 def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
-    # Imported here: `validate` needs neither (httpx, pydantic-settings: ~0.3 s of start-up).
-    from .pool import PoolOptions
+    # Imported here: `validate` needs neither pydantic-settings nor the display's progress bar.
+    from .display import make_progress, print_summary
     from .settings import load_settings
 
     console = _console()
     settings = load_settings()
     with _connection(options, settings) as (connection, journal):
-        from .display import make_progress, print_summary
-
         import_options = ImportOptions(
-            journal_path=journal,
-            pool=PoolOptions(concurrency=options["concurrency"], rate=options["rate"],
-                             max_attempts=options["max_attempts"]),
-            batch_size=options["batch_size"], retry_unknown=options["retry_unknown"],
-            allow_over_quota=options["allow_over_quota"], associate_only=associate_only)
+            journal_path=journal, concurrency=options["concurrency"], rate=options["rate"],
+            max_attempts=options["max_attempts"], batch_size=options["batch_size"],
+            retry_unknown=options["retry_unknown"], allow_over_quota=options["allow_over_quota"],
+            associate_only=associate_only)
         quiet = options["quiet"] or options["as_json"]
-        announce = (lambda text: None) if quiet else (lambda text: console.print(text, markup=False))
-        _meanwhile(zone_names)
-        summary: Summary = import_file(
-            file, options["output"], connection, import_options,
-            ReadOptions(options["sheet"], _order(options["date_order"])),
-            progress=make_progress(console, quiet), announce=announce)
-        code = exit_code(summary)
-        print_summary(console, summary, code, as_json=options["as_json"])
-    sys.exit(code)
+        stop = StopRequest()
+        with _ctrl_c_stops(stop):
+            report = import_file(
+                file, options["output"], connection, import_options,
+                ReadOptions(options["sheet"], _order(options["date_order"])),
+                progress=make_progress(console, quiet),
+                announce=(lambda text: None) if quiet else (lambda text: console.print(text, markup=False)),
+                stop=stop)
+        print_summary(console, report, as_json=options["as_json"])
+    sys.exit(report.exit_code)
 
 
 @contextmanager
-def _connection(options: dict[str, Any], settings: Any) -> Iterator[tuple[Connection, Path]]:
-    from .settings import check_base_url, credentials, default_journal, key_hint
+def _ctrl_c_stops(stop: StopRequest) -> Iterator[None]:
+    """Ctrl-C during a run: before it sends, it stops at once (nothing is written); once it
+    sends, it asks the run to stop (twice: to abandon what is in flight), and the run writes
+    its result sheet, even when Ctrl-C comes while that is written, then exits 130."""
+
+    def on_ctrl_c(signum: int, frame: FrameType | None) -> None:
+        if not stop.request():
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    except ValueError:  # not the main thread: Ctrl-C is not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _connection(options: dict[str, Any], settings: Settings) -> Iterator[tuple[Connection, Path]]:
+    from .settings import check_base_url, credentials, default_journal
+    from .signing import key_hint
 
     journal = options["journal"]
     if options["simulate"]:
@@ -211,8 +218,11 @@ def _connection(options: dict[str, Any], settings: Any) -> Iterator[tuple[Connec
            journal or default_journal(settings))
 
 
-def _order(value: str | None) -> Any:
-    return value.upper() if value else None
+def _order(value: str | None) -> DateOrder | None:
+    """--date-order (click checked it is DMY or MDY, in any case) as the library takes it."""
+    if value is None:
+        return None
+    return "DMY" if value.upper() == "DMY" else "MDY"
 
 
 @cli.command()
@@ -247,18 +257,23 @@ def template(path: Path) -> None:
     click.echo(f"Template written: {path}")
 
 
+_PROBABILITY = click.FloatRange(0, 1)
+
+
 @cli.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every answer.")
 @click.option("--jitter", type=float, default=0.0, help="Random extra seconds (0..jitter) per answer.")
-@click.option("--p-429", type=click.FloatRange(0, 1), default=0.0, help="Probability of HTTP 429 before processing.")
-@click.option("--p-503", type=click.FloatRange(0, 1), default=0.0, help="Probability of HTTP 503 before processing.")
-@click.option("--p-drop-before", type=click.FloatRange(0, 1), default=0.0, help="Probability of a dropped connection before processing.")
-@click.option("--p-500-after", type=click.FloatRange(0, 1), default=0.0, help="Probability of HTTP 500 after creating.")
-@click.option("--p-drop-after", type=click.FloatRange(0, 1), default=0.0, help="Probability of a dropped connection after creating.")
-@click.option("--p-stall-after", type=click.FloatRange(0, 1), default=0.0, help="Probability of stalling after creating.")
-@click.option("--rate-limit", type=float, default=0.0, help="Requests per second before 429 (0 = none).")
+@click.option("--p-429", type=_PROBABILITY, default=0.0, help="Probability of HTTP 429 before processing.")
+@click.option("--p-503", type=_PROBABILITY, default=0.0, help="Probability of HTTP 503 before processing.")
+@click.option("--p-drop-before", type=_PROBABILITY, default=0.0,
+              help="Probability of a dropped connection before processing.")
+@click.option("--p-500-after", type=_PROBABILITY, default=0.0, help="Probability of HTTP 500 after creating.")
+@click.option("--p-drop-after", type=_PROBABILITY, default=0.0,
+              help="Probability of a dropped connection after creating.")
+@click.option("--p-stall-after", type=_PROBABILITY, default=0.0, help="Probability of stalling after creating.")
+@click.option("--rate-limit", type=click.FloatRange(0), default=0.0, help="Requests per second before 429 (0 = none).")
 @click.option("--daily-cap", type=int, default=0, help="Creates per host per UTC day (0 = none).")
 @click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
 @one_line_errors
@@ -282,34 +297,20 @@ def simulate(port: int, host: str, latency: float, jitter: float, p_429: float, 
 
 
 def main() -> None:
-    """The console script and `python -m importer`: the command, then a prompt exit."""
+    """The console script and `python -m importer`."""
     try:
         cli(prog_name="importer")
-    except SystemExit as exc:
-        # Under a profiler or tracer (pyinstrument, cProfile, coverage) the process ends as
-        # usual: they write their results as it does.
-        if (exc.code is None or isinstance(exc.code, int)) and sys.getprofile() is None \
-                and sys.gettrace() is None:
-            _exit_now(exc.code or 0)
-        raise
+    finally:
+        _flush_output()
 
 
-def _exit_now(code: int) -> None:
-    """End the process without freeing its objects one by one.
-
-    After a 100,000-row sheet the interpreter's own shutdown spends ~0.2 s releasing rows,
-    checks and results that the OS takes back at once. Nothing is left to do by then:
-    files are closed, the journal committed, temporary folders removed. The output streams
-    are flushed here; if that fails (a full disk, a closed pipe), the exit code is 120, as
-    Python's own shutdown would make it. Tests call `cli`, which exits as usual.
-    """
-    for stream in dict.fromkeys((sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
-        if stream is None:
-            continue
-        try:
-            stream.flush()
-        except (OSError, ValueError) as exc:  # ValueError: the stream was closed
-            code = 120
-            with suppress(OSError, ValueError):
-                os.write(2, f"importer: could not write the output: {exc}\n".encode())
-    os._exit(code)
+def _flush_output() -> None:
+    """Output that cannot be written (a full disk under `--json > out.json`) is exit code 120,
+    as Python's own exit makes it, with one line that says why instead of a traceback."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        sys.stderr.write(f"importer: could not write the output: {exc}\n")
+        # What is left unwritten goes nowhere, so that Python's own flush at exit fails no more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(120) from None

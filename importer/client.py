@@ -15,29 +15,20 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Literal
+from typing import Any
 
 import httpx
 
 from . import __version__
+from .models import Answer
 from .signing import key_hint, signed_query
 
-AnswerKind = Literal["ok", "refused", "retry", "unknown"]
 CREATE_PATH = "/meeting/createAndAssociate"
 BULK_IMPORT_PATH = "/meeting/bulkImport"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    kind: AnswerKind
-    meeting_id: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    retry_after: float | None = None  # seconds to wait, from Retry-After
-    http_status: int | None = None
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -62,7 +53,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         except ValueError:
             return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, moment.timestamp() - now)
 
 
@@ -97,7 +88,9 @@ def classify(response: httpx.Response, clock: Callable[[], float] = time.time) -
         return Answer("unknown", error_code="unreadable",
                       error_message=f"the server's answer (HTTP {status}) could not be read",
                       http_status=status)
-    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    result = body.get("result")
+    if not isinstance(result, dict):
+        result = {}
     meeting_id = _id_text(result.get("id"))
     verdict = body.get("status")
     if isinstance(verdict, str) and verdict.strip().lower() in ("true", "false"):

@@ -1,49 +1,235 @@
-"""Header matching: which input column is which API field.
+"""The column table: every column the importer understands, declared once.
 
-Headers match case-insensitively, ignoring spaces, `_`, `-` and non-breaking spaces
-("Start Time" = start_time, "Context ID" = contextId). Settings are `settings.<name>`.
+Each entry gives the column's canonical name, the other spellings coordinators use, how a
+cell is converted (its `Kind`, with its limits), whether it is needed, its help text and
+an example. The checker (`schema.py`), the template's drop-downs, checks and Help sheet
+(`template.py`) and the README's column table (`markdown_table`) are all read from it.
+
+Headers match case-insensitively, ignoring spaces, `_`, `-`, non-breaking spaces and a
+trailing unit in brackets ("Start Time" = start_time, "Duration (minutes)" = duration).
+Settings are `settings.<name>`, or the setting's name alone ("Waiting Room").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
+from .cells import (
+    Boolean,
+    Choice,
+    ClassTime,
+    Date,
+    DateTime,
+    Days,
+    Domain,
+    Emails,
+    Host,
+    Identifier,
+    Kind,
+    Password,
+    Text,
+    Timezone,
+    Weekdays,
+    Whole,
+)
 from .errors import InputError
+from .limits import AGENDA_MAX_CHARS, MAX_OCCURRENCES, PASSWORD_MAX_CHARS, REPEAT_MAX, TOPIC_MAX_CHARS
 from .models import RESULT_COLUMNS
 
-FIELDS = (
-    "row_id", "userId", "contextId", "domain", "courseId", "topic", "type", "start_time",
-    "duration", "timezone", "agenda", "password",
-)
-RECURRENCE_FIELDS = (
-    "recurrence_type", "repeat_interval", "weekly_days", "monthly_day", "monthly_week",
-    "monthly_week_day", "end_times", "end_date_time",
-)
-#: Timetable columns: days, time and term dates that build a weekly series (see timetable.py).
-TIMETABLE_FIELDS = ("days", "time", "first_day", "last_day")
-SETTINGS = (
-    "host_video", "participant_video", "join_before_host", "jbh_time", "mute_upon_entry",
-    "waiting_room", "auto_recording", "alternative_hosts", "approval_type", "audio",
-    "meeting_authentication",
-)
-REQUIRED = ("userId", "contextId", "domain", "topic", "type", "start_time")
-#: With the timetable columns, type and start_time follow from them.
-REQUIRED_WITH_TIMETABLE = ("userId", "contextId", "domain", "topic")
-#: Columns holding identifiers: always text in and out (396 -> "396", never 396.0).
-IDENTIFIERS = ("row_id", "userId", "contextId", "domain", "courseId", "meeting_id")
 
-#: Spellings coordinators use that are not a normalised canonical name.
-ALIASES = {
-    "host": "userId", "hostemail": "userId", "hostid": "userId", "user": "userId",
-    "lticontextid": "contextId", "lmsdomain": "domain", "canvascourseid": "courseId",
-    "meetingtopic": "topic", "meetingtype": "type", "start": "start_time",
-    "durationminutes": "duration", "timezoneid": "timezone", "tz": "timezone",
-    "rowid": "row_id",
-    "meetingdays": "days", "weekdays": "days", "classdays": "days", "classtime": "time",
-    "meetingtime": "time", "times": "time", "firstclass": "first_day", "termstart": "first_day",
-    "startdate": "first_day", "lastclass": "last_day", "termend": "last_day", "enddate": "last_day",
-}
+class Group(Enum):
+    ROW = "the row, its host and its course"
+    TIMETABLE = "the timetable: days, time and term dates that make a weekly series"
+    MEETING = "the meeting"
+    RECURRENCE = "Zoom's recurrence, for type 8"
+    SETTING = "the meeting's settings"
+    RESULT = "what a run said (a result sheet's own columns: recognised, never sent)"
+
+
+class Need(Enum):
+    ALWAYS = "a column every sheet has"
+    WITHOUT_TIMETABLE = "a column every sheet has, unless it has the four timetable columns"
+    OPTIONAL = "optional"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    group: Group
+    kind: Kind | None  # None: recognised, never converted (the result columns)
+    required: str  # for the coordinator: "yes", "no", or when it is needed
+    meaning: str
+    format: str
+    example: str
+    need: Need = Need.OPTIONAL
+    aliases: tuple[str, ...] = ()  # other spellings, written as `normalise` leaves them
+    identifier: bool = False  # text in and out: "00123" stays "00123", 396 is never 396.0
+    rule: str = ""  # the template's refusal, in one sentence, where the spreadsheet checks the cell
+    maximum: int | None = None  # the largest whole number a cell may hold (the checker's row rules check it)
+
+    @property
+    def setting(self) -> str | None:
+        """The setting's name in meetingInfo.settings, for a settings column."""
+        return self.name.removeprefix("settings.") if self.group is Group.SETTING else None
+
+
+TYPE_WORDS = {"instant": 1, "scheduled": 2, "recurring": 3, "recurringnofixedtime": 3, "recurringfixedtime": 8}
+_TIMETABLE = "no (instead of type/start_time/recurrence)"
+_TYPES = "type is 1 instant, 2 scheduled, 3 recurring (no fixed time), 8 recurring (fixed time)"
+_BOOLEAN_FORMAT = "TRUE or FALSE (drop-down); empty = the account's default"
+
+
+def _boolean(name: str, meaning: str, example: str) -> Column:
+    return Column(f"settings.{name}", Group.SETTING, Boolean(), "no", meaning, _BOOLEAN_FORMAT, example,
+                  rule=f"settings.{name} is TRUE or FALSE.")
+
+
+def _choice(name: str, options: tuple[int, ...] | tuple[str, ...], meaning: str, fmt: str, example: str) -> Column:
+    listed = ", ".join(map(str, options))
+    return Column(f"settings.{name}", Group.SETTING, Choice(options), "no", meaning, fmt, example,
+                  rule=f"settings.{name} is one of {listed}.")
+
+
+def _result(name: str, meaning: str, identifier: bool = False) -> Column:
+    return Column(name, Group.RESULT, None, "no", meaning, "", "", identifier=identifier)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("row_id", Group.ROW, Identifier(), "no",
+           "Your own stable id for the meeting. Re-runs recognise the row by it even after you edit its topic or "
+           "time. Rows with the same row_id in different courses are one cross-listed meeting.",
+           "text", "S27-BIO101-LEC", identifier=True),
+    Column("userId", Group.ROW, Host(), "yes", "The host: their Zoom e-mail address or Zoom user id.",
+           "text", "m.okafor@example.edu", Need.ALWAYS, ("host", "hostemail", "hostid", "user"), identifier=True),
+    Column("contextId", Group.ROW, Identifier(), "yes",
+           "The LMS course's LTI context id (Canvas: GET /api/v1/courses/:id?include[]=lti_context_id).",
+           "text; 40 hexadecimal characters in Canvas", "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1",
+           Need.ALWAYS, ("lticontextid",), identifier=True),
+    Column("domain", Group.ROW, Domain(), "yes", "The host name of the LMS the course is in.",
+           "host name, without https://", "canvas.example.edu", Need.ALWAYS, ("lmsdomain",), identifier=True),
+    Column("courseId", Group.ROW, Identifier(), "no",
+           "The LMS course id, the number in the course's web address (Canvas calendar and conversations need it).",
+           "text", "48213", aliases=("canvascourseid",), identifier=True),
+    Column("topic", Group.MEETING, Text(TOPIC_MAX_CHARS), "yes", "The meeting's title, as students see it.",
+           f"text, at most {TOPIC_MAX_CHARS:,} characters", "BIO 101 Principles of Biology: Lecture",
+           Need.ALWAYS, ("meetingtopic",), rule=f"topic is at most {TOPIC_MAX_CHARS:,} characters."),
+    Column("days", Group.TIMETABLE, Days(), _TIMETABLE,
+           "The days the class meets. With time, first_day, last_day and timezone, the importer builds the "
+           "weekly recurring meeting.",
+           "text: day names or letters, e.g. Mon Wed Fri, MWF, Tu Th, TTh", "Mon Wed Fri",
+           aliases=("meetingdays", "weekdays", "classdays")),
+    Column("time", Group.TIMETABLE, ClassTime(), _TIMETABLE,
+           "When the class starts and ends, in the row's timezone; the end sets the duration.",
+           "text: start-end, 24-hour or AM/PM, e.g. 10:00-10:50 or 2:30 PM - 3:45 PM", "10:00-10:50",
+           aliases=("classtime", "meetingtime", "times")),
+    Column("first_day", Group.TIMETABLE, Date(), _TIMETABLE,
+           "The term's first day. The first class is the first of the days on or after it.",
+           "date yyyy-mm-dd", "2027-01-11", aliases=("firstclass", "termstart", "startdate"),
+           rule="first_day is a date, yyyy-mm-dd, e.g. 2027-01-11."),
+    Column("last_day", Group.TIMETABLE, Date(), _TIMETABLE,
+           f"The term's last day; a class on it is included. Zoom allows at most {MAX_OCCURRENCES} classes in one "
+           "meeting: split a longer term into two rows.",
+           "date yyyy-mm-dd", "2027-04-30", aliases=("lastclass", "termend", "enddate"),
+           rule="last_day is a date, yyyy-mm-dd, e.g. 2027-01-11."),
+    Column("type", Group.MEETING, Choice((1, 2, 3, 8), TYPE_WORDS, _TYPES),
+           "yes, unless days/time/first_day/last_day are filled",
+           "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, 8 recurring with a fixed time. "
+           "Timetable rows are type 8 already.", "1, 2, 3 or 8 (drop-down)", "2", Need.WITHOUT_TIMETABLE,
+           ("meetingtype",), rule=f"{_TYPES}."),
+    Column("start_time", Group.MEETING, DateTime(), "yes, for types 2 and 8 (not with days/time)",
+           "When the (first) meeting starts, in the row's timezone.",
+           "date and time yyyy-mm-dd hh:mm (an Excel date cell or text; 03/04/2027 is refused as ambiguous)",
+           "2027-01-11 09:00", Need.WITHOUT_TIMETABLE, ("start",)),
+    Column("duration", Group.MEETING, Whole(1), "no", "Length in minutes; Zoom uses 60 when empty.",
+           "whole number greater than 0", "50", aliases=("durationminutes",),
+           rule="duration is a whole number of minutes, greater than 0."),
+    Column("timezone", Group.MEETING, Timezone(), "no (yes with days/time)",
+           "The timezone time or start_time is in; Zoom uses the host's account timezone when empty.",
+           "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York",
+           aliases=("timezoneid", "tz"), rule="Pick a timezone from the list, e.g. America/New_York or UTC."),
+    Column("agenda", Group.MEETING, Text(AGENDA_MAX_CHARS), "no", "The meeting's description.",
+           f"text, at most {AGENDA_MAX_CHARS:,} characters", "Slides and readings are in the course's Modules.",
+           rule=f"agenda is at most {AGENDA_MAX_CHARS:,} characters."),
+    Column("password", Group.MEETING, Password(PASSWORD_MAX_CHARS), "no", "The meeting passcode.",
+           f"1-{PASSWORD_MAX_CHARS} characters: letters, digits, @ - _ *", "Rev1ew",
+           rule=f"password is 1-{PASSWORD_MAX_CHARS} characters: letters, digits, @ - _ *"),
+    Column("recurrence_type", Group.RECURRENCE, Choice((1, 2, 3)), "no (needed for type 8)",
+           "How a type 8 meeting repeats: 1 daily, 2 weekly, 3 monthly.", "1, 2 or 3 (drop-down)", "2",
+           rule="recurrence_type is 1 daily, 2 weekly, 3 monthly."),
+    Column("repeat_interval", Group.RECURRENCE, Whole(1), "no", "Repeat every N days, weeks or months; 1 when empty.",
+           f"whole number; at most {REPEAT_MAX[1]} (daily), {REPEAT_MAX[2]} (weekly), {REPEAT_MAX[3]} (monthly)", "1",
+           rule=f"repeat_interval is a whole number: at most {REPEAT_MAX[1]} days, {REPEAT_MAX[2]} weeks or "
+                f"{REPEAT_MAX[3]} months.", maximum=max(REPEAT_MAX.values())),
+    Column("weekly_days", Group.RECURRENCE, Weekdays(), "no (needed for weekly recurrence)",
+           "The days of the week a weekly meeting happens on.",
+           "numbers 1-7 separated by commas, 1 = Sunday: 2,4,6 is Mon/Wed/Fri", "2,4,6"),
+    Column("monthly_day", Group.RECURRENCE, Choice(tuple(range(1, 32))),
+           "no (monthly: this, or monthly_week with monthly_week_day)",
+           "The day of the month a monthly meeting happens on.", "whole number 1-31", "15",
+           rule="monthly_day is a day of the month, 1-31."),
+    Column("monthly_week", Group.RECURRENCE, Choice((-1, 1, 2, 3, 4)), "no",
+           "The week of the month a monthly meeting happens in (with monthly_week_day).",
+           "-1 (last), 1, 2, 3 or 4 (drop-down)", "1", rule="monthly_week is -1 (last), 1, 2, 3 or 4."),
+    Column("monthly_week_day", Group.RECURRENCE, Choice(tuple(range(1, 8))), "no",
+           "The day of the week for monthly_week.", "whole number 1-7, 1 = Sunday", "3",
+           rule="monthly_week_day is 1-7, 1 = Sunday."),
+    Column("end_times", Group.RECURRENCE, Whole(1),
+           "no (end_times or end_date_time, never both)", "How many times a type 8 meeting happens.",
+           f"whole number 1-{MAX_OCCURRENCES}", "45",
+           rule=f"end_times is a whole number of occurrences, 1-{MAX_OCCURRENCES}.", maximum=MAX_OCCURRENCES),
+    Column("end_date_time", Group.RECURRENCE, DateTime(time_of_day=False), "no",
+           "When a type 8 series ends, in the row's timezone; a date alone means the end of that day.",
+           "date and time yyyy-mm-dd hh:mm, or a date yyyy-mm-dd", "2027-04-29 23:59"),
+    _boolean("host_video", "Start with the host's video on.", "TRUE"),
+    _boolean("participant_video", "Start with participants' video on.", "FALSE"),
+    _boolean("join_before_host",
+             "Let participants join before the host (types 2, 3, 8); a waiting room turns it off.", "TRUE"),
+    _choice("jbh_time", (0, 5, 10),
+            "With join_before_host: how many minutes before the start participants may join (0 = any time).",
+            "0, 5 or 10 (drop-down)", "5"),
+    _boolean("mute_upon_entry", "Mute participants when they join.", "TRUE"),
+    _boolean("waiting_room", "Hold participants in a waiting room until the host admits them.", "TRUE"),
+    _choice("auto_recording", ("local", "cloud", "none"),
+            "Record automatically: local (the host's computer), cloud, or none.",
+            "local, cloud or none (drop-down)", "cloud"),
+    Column("settings.alternative_hosts", Group.SETTING, Emails(), "no", "Other people who may start the meeting.",
+           "e-mail addresses separated by ;", "ta.chem210@example.edu"),
+    _choice("approval_type", (0, 1, 2),
+            "Registration: 0 approve automatically, 1 approve manually, 2 no registration.",
+            "0, 1 or 2 (drop-down)", "2"),
+    _choice("audio", ("both", "telephony", "voip"),
+            "Audio: both, telephony (phone only) or voip (computer only).",
+            "both, telephony or voip (drop-down)", "both"),
+    _boolean("meeting_authentication", "Only signed-in Zoom users may join.", "FALSE"),
+    _result("import_status", "what happened to the row"),
+    _result("meeting_id", "the Zoom meeting the row has", identifier=True),
+    _result("error_code", "the problem's or the server's code"),
+    _result("error_message", "what went wrong and what to do next"),
+)
+
+#: The table by canonical name.
+BY_NAME: dict[str, Column] = {column.name: column for column in COLUMNS}
+#: The columns a coordinator fills in (the template's, in order): every group but the results.
+INPUT_COLUMNS: tuple[Column, ...] = tuple(column for column in COLUMNS if column.group is not Group.RESULT)
+
+
+def in_group(group: Group) -> tuple[str, ...]:
+    """The names of a group's columns, in the table's order."""
+    return tuple(column.name for column in COLUMNS if column.group is group)
+
+
+TIMETABLE_FIELDS = in_group(Group.TIMETABLE)
+RECURRENCE_FIELDS = in_group(Group.RECURRENCE)
+SETTING_COLUMNS = in_group(Group.SETTING)
+assert in_group(Group.RESULT) == RESULT_COLUMNS, "the result columns are models.RESULT_COLUMNS, in order"
+REQUIRED = tuple(c.name for c in COLUMNS if c.need is not Need.OPTIONAL)
+REQUIRED_WITH_TIMETABLE = tuple(c.name for c in COLUMNS if c.need is Need.ALWAYS)
+IDENTIFIERS = tuple(c.name for c in COLUMNS if c.identifier)
+
+
+# --- header matching ---------------------------------------------------------------------------
 
 
 def normalise(header: str) -> str:
@@ -52,26 +238,22 @@ def normalise(header: str) -> str:
     return "".join(ch for ch in header.lower() if ch not in " _-\u00a0\t")
 
 
-_CANONICAL = {normalise(name): name for name in FIELDS + RECURRENCE_FIELDS + TIMETABLE_FIELDS + RESULT_COLUMNS}
-_CANONICAL.update(ALIASES)
-_SETTINGS = {normalise(name): name for name in SETTINGS}
+_SPELLINGS = {normalise(c.name): c.name for c in COLUMNS if c.group is not Group.SETTING}
+_SPELLINGS.update({alias: c.name for c in COLUMNS for alias in c.aliases})
+_SETTINGS = {normalise(c.setting): c.name for c in COLUMNS if c.setting}
 
 
 def canonical_name(header: str) -> str | None:
-    """The canonical field for a header, `settings.<name>` for settings, or None if unknown."""
+    """The canonical column a header means, `settings.<name>` for settings, or None if unknown."""
     key = normalise(header)
     if key.startswith("settings"):  # "settings.waiting_room", or "Settings Waiting Room"
-        setting = _SETTINGS.get(key.removeprefix("settings").lstrip(".:"))
-        return f"settings.{setting}" if setting else None
-    if key in _CANONICAL:
-        return _CANONICAL[key]
-    setting = _SETTINGS.get(key)  # "Waiting Room" alone is understood as the setting
-    return f"settings.{setting}" if setting else None
+        return _SETTINGS.get(key.removeprefix("settings").lstrip(".:"))
+    return _SPELLINGS.get(key) or _SETTINGS.get(key)  # "Waiting Room" alone is the setting
 
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Where each known field sits in a sheet's rows, and which columns pass through."""
+    """Where each known column sits in one sheet's rows."""
 
     headers: tuple[str, ...]
     index: dict[str, int]  # canonical name -> column index
@@ -84,19 +266,15 @@ class ColumnMap:
             if name is None:
                 continue
             if name in index:
-                first = headers[index[name]]
                 raise InputError(
-                    f"{path}: columns '{first}' and '{header}' both mean {name}; delete or rename one"
-                )
+                    f"{path}: columns '{headers[index[name]]}' and '{header}' both mean {name}; delete or rename one")
             index[name] = position
         timetable = all(name in index for name in TIMETABLE_FIELDS)
         missing = [name for name in (REQUIRED_WITH_TIMETABLE if timetable else REQUIRED) if name not in index]
         if missing:
             found = ", ".join(h for h in headers if h) or "none"
-            raise InputError(
-                f"{path}: missing required column(s) {', '.join(missing)} "
-                f"(headers found: {found}); start from `importer template`"
-            )
+            raise InputError(f"{path}: missing required column(s) {', '.join(missing)} "
+                             f"(headers found: {found}); start from `importer template`")
         return cls(headers=headers, index=index)
 
     def header(self, name: str) -> str:
@@ -104,15 +282,22 @@ class ColumnMap:
         return self.headers[self.index[name]] if name in self.index else name
 
     @property
-    def result_positions(self) -> frozenset[int]:
-        return frozenset(self.index[name] for name in RESULT_COLUMNS if name in self.index)
-
-    @property
     def output_positions(self) -> tuple[int, ...]:
         """Input columns carried to the result sheet: all but any old result columns."""
-        dropped = self.result_positions
+        dropped = {self.index[name] for name in RESULT_COLUMNS if name in self.index}
         return tuple(i for i in range(len(self.headers)) if i not in dropped)
 
     @property
     def text_positions(self) -> frozenset[int]:
+        """The columns holding identifiers."""
         return frozenset(self.index[name] for name in IDENTIFIERS if name in self.index)
+
+
+def markdown_table() -> str:
+    """The README's column table, made from this one."""
+    lines = ["| column | required | meaning | format | example |", "|---|---|---|---|---|"]
+    for column in INPUT_COLUMNS:
+        cells = (f"`{column.name}`", column.required, column.meaning, column.format, f"`{column.example}`")
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+

@@ -11,15 +11,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .columns import canonical_name
-from .models import NEEDS_ACTION, NEXT_STEPS, Status
-from .run import Progress as ProgressSink
-from .run import Summary
+from .options import Progress as ProgressSink
+from .report import Report
+from .statuses import STATUSES, Status
 
 ACTION_CAP = 20
-STYLE = {Status.VALID: "green", Status.CREATED: "green", Status.ASSOCIATED: "green",
-         Status.INVALID: "red", Status.FAILED: "red", Status.NOT_ASSOCIATED: "yellow",
-         Status.UNKNOWN: "yellow", Status.NOT_SENT: "yellow"}
+#: The terminal's colour for each status colour of the registry.
+STYLE = {"green": "green", "amber": "yellow", "red": "red"}
 
 
 class LiveProgress(ProgressSink):
@@ -56,18 +54,21 @@ class LiveProgress(ProgressSink):
             self._progress.advance(self._task)
             return
         self._next_texts = now + 1 / self.REFRESH_PER_S
-        self._progress.update(self._task, advance=1, **self._texts(now))
+        rate, counts = self._texts(now)
+        self._progress.update(self._task, advance=1, rate=rate, counts=counts)
 
     def finish(self) -> None:
         if self._task is not None:
-            self._progress.update(self._task, **self._texts(time.monotonic()))
+            rate, counts = self._texts(time.monotonic())
+            self._progress.update(self._task, rate=rate, counts=counts)
         self._progress.stop()
         self._task = None
 
-    def _texts(self, now: float) -> dict[str, str]:
+    def _texts(self, now: float) -> tuple[str, str]:
+        """The rate and the counts per status, as the bar shows them."""
         done = sum(self._counts.values())
-        return {"rate": f"{done / max(now - self._started, 1e-6):.1f}/s",
-                "counts": " ".join(f"{s}:{n}" for s, n in self._counts.items())}
+        return (f"{done / max(now - self._started, 1e-6):.1f}/s",
+                " ".join(f"{s}:{n}" for s, n in self._counts.items()))
 
 
 class LogProgress(ProgressSink):
@@ -108,71 +109,51 @@ def make_progress(console: Console, quiet: bool) -> ProgressSink:
     return LiveProgress(console) if console.is_terminal else LogProgress(console)
 
 
-def summary_dict(summary: Summary, exit_code: int) -> dict[str, object]:
-    counts = summary.counts
-    return {
-        "output": str(summary.output),
-        "rows": len(summary.results),
-        "counts": {str(s): counts[s] for s in Status if counts[s]},
-        "needs_action": [
-            {"row": r.row_number, "status": str(r.outcome.status), "meeting_id": r.outcome.meeting_id,
-             "error_code": r.outcome.error_code, "error_message": r.outcome.error_message}
-            for r in summary.results if r.outcome.status in NEEDS_ACTION],
-        "interrupted": summary.interrupted,
-        "exit_code": exit_code,
-    }
-
-
-
-
 PROBLEM_CAP = 30
 
 
-def print_problems(console: Console, summary: Summary) -> None:
+def print_problems(console: Console, report: Report) -> None:
     """The first problems as a table (row, column, value, code, message), with the total."""
-    for notice in summary.notices:
+    for notice in report.notices:
         console.print(f"[yellow]warning:[/] {notice}", highlight=False)
-    if not summary.problems:
+    if not report.problems:
         return
     table = Table(show_edge=False)
     for column in ("row", "column", "value", "code", "message"):
         table.add_column(column, overflow="fold")
-    for problem in summary.problems[:PROBLEM_CAP]:
+    for problem in report.problems[:PROBLEM_CAP]:
         style = "yellow" if problem.warning else "red"
         value = "" if problem.value is None else str(problem.value)[:30]
         table.add_row(str(problem.row_number), problem.column, value,
                       f"[{style}]{'warning: ' if problem.warning else ''}{problem.code}[/]", problem.message)
-    errors = sum(1 for p in summary.problems if not p.warning)
+    errors = sum(1 for p in report.problems if not p.warning)
     console.print(table)
-    shown = min(PROBLEM_CAP, len(summary.problems))
-    console.print(f"{errors} problem(s) and {len(summary.problems) - errors} warning(s)"
-                  + (f"; the first {shown} are shown, all are in the result sheet" if shown < len(summary.problems) else ""))
+    shown = min(PROBLEM_CAP, len(report.problems))
+    console.print(f"{errors} problem(s) and {len(report.problems) - errors} warning(s)"
+                  + (f"; the first {shown} are shown, all are in the result sheet"
+                     if shown < len(report.problems) else ""))
 
 
-def print_summary(console: Console, summary: Summary, exit_code: int, as_json: bool) -> None:
+def print_summary(console: Console, report: Report, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(summary_dict(summary, exit_code), ensure_ascii=False))
+        print(json.dumps(report.as_json(), ensure_ascii=False))
         return
-    table = Table(title=f"{len(summary.results)} row(s)", show_edge=False)
+    table = Table(title=f"{len(report.results)} row(s)", show_edge=False)
     table.add_column("status")
     table.add_column("rows", justify="right")
     table.add_column("next step")
-    counts = summary.counts
-    for status in Status:
-        if counts[status]:
-            table.add_row(f"[{STYLE[status]}]{status}[/]", str(counts[status]), NEXT_STEPS[status])
+    for status, count in report.ordered_counts():
+        table.add_row(f"[{STYLE[STATUSES[status].colour]}]{status}[/]", str(count), STATUSES[status].next_step)
     console.print(table)
-    topic_column = next((i for i, h in enumerate(summary.headers) if canonical_name(h) == "topic"), None)
-    needing = [r for r in summary.results if r.outcome.status in NEEDS_ACTION]
+    needing = report.needs_action
     if needing:
         console.print(f"\n{len(needing)} row(s) need action:")
         for result in needing[:ACTION_CAP]:
-            topic = result.cells[topic_column] if topic_column is not None else ""
-            message = (result.outcome.error_message or "").split(" -> ")[0]
-            console.print(f"  row {result.row_number}  {str(topic)[:40]!s:40}  {result.outcome.status}: {message[:120]}",
-                          highlight=False, markup=False)
+            message = result.outcome.message or result.outcome.next_step or ""
+            console.print(f"  row {result.row_number}  {str(report.topic(result))[:40]!s:40}  "
+                          f"{result.outcome.status}: {message[:120]}", highlight=False, markup=False)
         if len(needing) > ACTION_CAP:
             console.print(f"  ... and {len(needing) - ACTION_CAP} more (see the result sheet)")
-    if summary.interrupted:
+    if report.interrupted:
         console.print("Interrupted: rows not yet sent are marked not_sent; run the same sheet again to finish.")
-    console.print(f"\nResult sheet: {summary.output}", highlight=False, markup=False)
+    console.print(f"\nResult sheet: {report.output}", highlight=False, markup=False)

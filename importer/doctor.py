@@ -11,7 +11,8 @@ from pathlib import Path
 from .client import LtiClient
 from .errors import ImporterError
 from .journal import Journal, scope_of
-from .settings import Settings, check_base_url, credentials, default_journal, key_hint
+from .settings import Settings, check_base_url, credentials, default_journal
+from .signing import key_hint
 
 CLOCK_TOLERANCE_S = 300.0  # a signature lives 60 minutes; a few minutes of drift is harmless
 

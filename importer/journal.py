@@ -15,13 +15,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory lock
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # a module or None: lock() checks which
 
 from .errors import JournalError
 
@@ -54,13 +55,37 @@ CREATE TABLE IF NOT EXISTS associations (
 );
 """
 
-MEETING_STATES = ("sending", "created", "not_associated", "failed", "unknown")
+class MeetingState(StrEnum):
+    """Where a meeting identity stands. Stored as these words: journals of every version read alike."""
+
+    SENDING = "sending"  # a create is in flight (or its process died while it was)
+    CREATED = "created"  # created and linked to its course by the create itself
+    NOT_ASSOCIATED = "not_associated"  # created, but the create could not link it
+    FAILED = "failed"  # refused, or not sent: no meeting exists
+    UNKNOWN = "unknown"  # sent, and the answer was lost: the meeting may exist
+
+
+class LinkState(StrEnum):
+    """Whether a (meeting, course) association is known to exist."""
+
+    ASSOCIATED = "associated"
+    NOT_ASSOCIATED = "not_associated"
+
+
+class LinkedBy(StrEnum):
+    """Which call made an association."""
+
+    CREATE = "create"
+    BULK_IMPORT = "bulkImport"
+
+
+_Word = TypeVar("_Word", MeetingState, LinkState, LinkedBy)
 
 
 @dataclass(frozen=True, slots=True)
 class MeetingEntry:
     row_key: str
-    state: str
+    state: MeetingState
     meeting_id: str | None
     error_code: str | None
     error_message: str | None
@@ -151,34 +176,42 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path} cannot be read: {exc}") from exc
 
+    def _word(self, kind: type[_Word], word: str) -> _Word:
+        """A state the journal holds, as its enum; a word this version does not know stops the run."""
+        try:
+            return kind(word)
+        except ValueError:
+            raise JournalError(f"journal {self.path} holds {word!r}, which this version of the importer does not "
+                               "know (was it written by a newer one?); pass --journal PATH to use another") from None
+
     # --- meetings -------------------------------------------------------------------------
 
     def recover(self) -> int:
         """Rows left `sending` by a process that died mid-request become `unknown`."""
         return self._write(
-            "UPDATE meetings SET state='unknown', error_code='lost', "
+            "UPDATE meetings SET state=?, error_code='lost', "
             "error_message='the previous run stopped while this request was in flight', updated_at=? "
-            "WHERE scope=? AND state='sending'", (time.time(), self.scope))
+            "WHERE scope=? AND state=?", (MeetingState.UNKNOWN, time.time(), self.scope, MeetingState.SENDING))
 
     def meetings(self) -> dict[str, MeetingEntry]:
         """Every meeting of this scope, by row_key."""
         rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM meetings WHERE scope=?", (self.scope,))
-        return {row[0]: MeetingEntry(*row) for row in rows}
+        return {key: MeetingEntry(key, self._word(MeetingState, state), *rest) for key, state, *rest in rows}
 
     def mark_sending(self, row_key: str, content_key: str, row_number: int) -> bool:
         """Record that a create is about to be sent. False when the journal already shows the
         meeting sent or made (a second guard behind the plan): then nothing may be sent."""
         return self._write(
             "INSERT INTO meetings (scope, row_key, state, row_number, attempts, updated_at, content_key) "
-            "VALUES (?, ?, 'sending', ?, 1, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
-            "state='sending', row_number=excluded.row_number, attempts=attempts+1, "
+            "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
+            "state=excluded.state, row_number=excluded.row_number, attempts=attempts+1, "
             "updated_at=excluded.updated_at, error_code=NULL, error_message=NULL, "
-            "content_key=excluded.content_key WHERE meetings.state IN ('failed', 'unknown')",
-            (self.scope, row_key, row_number, time.time(), content_key)) == 1
+            "content_key=excluded.content_key WHERE meetings.state IN (?, ?)",
+            (self.scope, row_key, MeetingState.SENDING, row_number, time.time(), content_key,
+             MeetingState.FAILED, MeetingState.UNKNOWN)) == 1
 
-    def record_meeting(self, row_key: str, state: str, meeting_id: str | None = None,
+    def record_meeting(self, row_key: str, state: MeetingState, meeting_id: str | None = None,
                        error_code: str | None = None, error_message: str | None = None) -> None:
-        assert state in MEETING_STATES
         self._write(
             "UPDATE meetings SET state=?, meeting_id=COALESCE(?, meeting_id), error_code=?, "
             "error_message=?, updated_at=? WHERE scope=? AND row_key=?",
@@ -186,16 +219,16 @@ class Journal:
 
     # --- associations ----------------------------------------------------------------------
 
-    def association(self, meeting_id: str, context_id: str, domain: str) -> str | None:
-        """How the meeting was linked to this course ('create' or 'bulkImport'), or None."""
+    def association(self, meeting_id: str, context_id: str, domain: str) -> LinkedBy | None:
+        """How the meeting was linked to this course, or None when it is not known to be."""
         found = self._read(
             "SELECT via FROM associations WHERE scope=? AND meeting_id=? AND context_id=? AND domain=? "
-            "AND state='associated'", (self.scope, meeting_id, context_id, domain))
-        return str(found[0][0]) if found else None
+            "AND state=?", (self.scope, meeting_id, context_id, domain, LinkState.ASSOCIATED))
+        return self._word(LinkedBy, found[0][0]) if found else None
 
     def record_association(self, meeting_id: str, context_id: str, domain: str, course_id: str | None,
-                           state: str, error_code: str | None = None,
-                           error_message: str | None = None, via: str = "bulkImport") -> None:
+                           state: LinkState, error_code: str | None = None,
+                           error_message: str | None = None, via: LinkedBy = LinkedBy.BULK_IMPORT) -> None:
         self._write(
             "INSERT INTO associations (scope, meeting_id, context_id, domain, course_id, state, via, "
             "error_code, error_message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

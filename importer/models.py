@@ -1,89 +1,20 @@
-"""The types passed between pipeline stages (reader -> schema -> plan -> pool -> report)."""
+"""The types passed between the pipeline's stages: reader -> schema -> lifecycle -> report."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import MISSING, dataclass, fields
-from enum import StrEnum
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
-_Frozen = TypeVar("_Frozen", bound=type)
-
-
-def direct_init(cls: _Frozen) -> _Frozen:
-    """Give a frozen slots dataclass an __init__ that fills its slots directly.
-
-    dataclass's frozen __init__ stores each field with object.__setattr__ (to get past the
-    __setattr__ that refuses assignment): ~0.25 µs a field. Storing through the slots'
-    own descriptors takes a third of that, and the pipeline makes several of these objects
-    per row, for 100,000s of rows. The parameters and defaults are the dataclass's; the
-    instances stay frozen, equal, hashable and printed as before.
-    """
-    params: list[str] = []
-    body: list[str] = []
-    namespace: dict[str, Any] = {}
-    for item in fields(cls):
-        if item.default_factory is not MISSING or not item.init or item.kw_only:
-            raise TypeError(f"{cls.__name__}.{item.name}: direct_init takes plain fields only")
-        namespace[f"_set_{item.name}"] = getattr(cls, item.name).__set__  # the slot's descriptor
-        if item.default is MISSING:
-            params.append(item.name)
-        else:
-            namespace[f"_default_{item.name}"] = item.default
-            params.append(f"{item.name}=_default_{item.name}")
-        body.append(f"    _set_{item.name}(self, {item.name})")
-    if hasattr(cls, "__post_init__") or "__slots__" not in cls.__dict__:
-        raise TypeError(f"{cls.__name__}: direct_init takes a slots dataclass without __post_init__")
-    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), namespace)  # as dataclass does
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__annotations__ = dict(cls.__init__.__annotations__)
-    cls.__init__ = init
-    return cls
-
+from .statuses import Status, with_step
 
 #: A cell as the reader hands it on: text, a number, a bool, a datetime/date/time, or None.
 Cell = Any
-
-
-class Status(StrEnum):
-    VALID = "valid"
-    INVALID = "invalid"
-    CREATED = "created"
-    ASSOCIATED = "associated"
-    NOT_ASSOCIATED = "not_associated"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    NOT_SENT = "not_sent"
-
-
-#: Statuses that count as success for the exit code.
-DONE_STATUSES = frozenset({Status.CREATED, Status.ASSOCIATED})
-
-#: Statuses that ask the coordinator to do something (`valid` and the done ones do not).
-NEEDS_ACTION = frozenset(
-    {Status.INVALID, Status.NOT_ASSOCIATED, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT}
-)
-
-#: The next step for each status (DESIGN.md's status table): the Summary sheet and the terminal say it.
-NEXT_STEPS: dict[Status, str] = {
-    Status.VALID: "nothing to fix: `importer run` on this sheet sends it",
-    Status.INVALID: "fix the cell named in error_message, then run again",
-    Status.CREATED: "nothing: the meeting was created and associated",
-    Status.ASSOCIATED: "nothing: an existing meeting was associated with the course",
-    Status.NOT_ASSOCIATED: (
-        "fix contextId/domain, run again: the meeting is associated, not re-created"
-    ),
-    Status.FAILED: "fix the problem in error_message, run again (no meeting exists)",
-    Status.UNKNOWN: "check in Zoom whether the meeting exists; --retry-unknown sends it again",
-    Status.NOT_SENT: "run the same sheet again (after 00:00 UTC for a daily limit)",
-}
 
 #: The result columns appended to every output sheet (and recognised on input).
 RESULT_COLUMNS = ("import_status", "meeting_id", "error_code", "error_message")
 
 
-@direct_init  # one or more per row
 @dataclass(frozen=True, slots=True)
 class SourceRow:
     """One data row of the input sheet.
@@ -105,7 +36,6 @@ class Sheet:
     rows: list[SourceRow]
 
 
-@direct_init  # one or more per row
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A reason a row cannot be sent (or a warning that it may not be what was meant)."""
@@ -122,7 +52,6 @@ class Problem:
         return f"{where}{self.message}"
 
 
-@direct_init  # one or more per row
 @dataclass(frozen=True, slots=True)
 class Course:
     context_id: str
@@ -137,7 +66,6 @@ class Course:
         return item
 
 
-@direct_init  # one or more per row
 @dataclass(frozen=True, slots=True)
 class CreateRequest:
     """A valid row: everything needed to build the createAndAssociate JSON body."""
@@ -160,7 +88,6 @@ class CreateRequest:
         return body
 
 
-@direct_init  # one or more per row
 @dataclass(frozen=True, slots=True)
 class PriorResult:
     """The result columns a fed-back result sheet carried for a row."""
@@ -171,22 +98,54 @@ class PriorResult:
     error_message: str | None = None
 
 
-@direct_init  # one or more per row
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What finally happened to one row."""
+    """What finally happened to one row: its status, the meeting it has, and what to say.
+
+    `message` says what happened and `next_step` what the coordinator does now, for this
+    row in particular (the status's own next step is in `statuses.STATUSES`).
+    """
 
     status: Status
     meeting_id: str | None = None
     error_code: str | None = None
+    message: str | None = None
+    next_step: str | None = None
+
+    @property
+    def error_message(self) -> str | None:
+        """The result sheet's error_message: the message, then " -> " and the next step."""
+        return with_step(self.message, self.next_step)
+
+
+AnswerKind = Literal["ok", "refused", "retry", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What an LTI Pro call came back with, as `client.py` classifies it: `kind` says what
+    may exist on the server (see client.py)."""
+
+    kind: AnswerKind
+    meeting_id: str | None = None
+    error_code: str | None = None
     error_message: str | None = None
+    retry_after: float | None = None  # seconds to wait, from Retry-After
+    http_status: int | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RowResult:
     """One output row: the input cells (minus any old result columns) and its outcome."""
 
     row_number: int
     cells: tuple[Cell, ...]
     outcome: Outcome
-    notes: Sequence[str] = ()  # the plan's notes for the row, shared as they are
+    notes: Sequence[str] = ()  # the plan's notes for the row: warnings, cross-listing
+
+    @property
+    def error_message(self) -> str | None:
+        """The outcome's error_message and the row's notes, joined with '; '."""
+        if not self.notes:
+            return self.outcome.error_message or None
+        return "; ".join(part for part in (self.outcome.error_message, *self.notes) if part) or None

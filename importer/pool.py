@@ -12,17 +12,29 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
+from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential, wait_random
 
-from .client import Answer, LtiClient
+from .client import LtiClient
 from .errors import JournalError
-from .journal import Journal
-from .models import CreateRequest, Outcome, Status
-from .outcomes import UNKNOWN_STEP, create_outcome, with_step
+from .journal import Journal, LinkedBy, LinkState, MeetingState
+from .lifecycle import (
+    INTERRUPTED_IN_FLIGHT,
+    abandoned_outcome,
+    created_outcome,
+    daily_limit_outcome,
+    daily_limit_until,
+    journal_state,
+    lost_outcome,
+    not_sent_outcome,
+    unrecorded_outcome,
+)
+from .models import Answer, CreateRequest, Outcome
+from .statuses import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +47,9 @@ class CreateJob:
 
 @dataclass(frozen=True)
 class PoolOptions:
-    concurrency: int = 8
-    rate: float = 10.0  # requests per second across all workers; 0 = unlimited
-    max_attempts: int = 5
+    concurrency: int
+    rate: float  # requests per second across all workers; 0 = unlimited
+    max_attempts: int
     row_deadline: float = 600.0  # seconds one row may spend in retries
     max_wait: float = 300.0  # a Retry-After longer than this ends the host's run (daily limit)
 
@@ -156,6 +168,8 @@ class CreatePool:
     _blocked_hosts: dict[str, _HostBlock] = field(default_factory=dict)
     #: The JournalError that stopped the run, raised by `run` once every outcome is known.
     failure: JournalError | None = None
+    #: Each job's outcome, by plan index: complete once `run` has ended, however it ended.
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
     _abandoned: set[int] = field(default_factory=set)
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -170,11 +184,13 @@ class CreatePool:
             worker.cancel()
 
     async def run(self, jobs: Sequence[CreateJob]) -> dict[int, Outcome]:
+        """Every job's outcome. However the run ends (done, stopped, abandoned, cancelled, or a
+        worker's bug), `outcomes` then holds one for every job: requests in flight when it was
+        cut short are `unknown`, jobs never taken `not_sent`."""
         queue: asyncio.Queue[CreateJob] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
-        outcomes: dict[int, Outcome] = {}
-        workers = [asyncio.create_task(self._worker(queue, outcomes))
+        workers = [asyncio.create_task(self._worker(queue, self.outcomes))
                    for _ in range(max(1, min(self.options.concurrency, len(jobs))))]
         self._workers = workers
         try:
@@ -183,17 +199,14 @@ class CreatePool:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            for job in jobs:
+                if job.index in self._abandoned:
+                    self.outcomes.setdefault(job.index, abandoned_outcome())
+                self.outcomes.setdefault(job.index, not_sent_outcome())  # whatever was never taken
         for result in results:  # a worker cancelled by abandon() is expected; anything else is a bug
             if isinstance(result, Exception):
                 raise result
-        for job in jobs:
-            if job.index in self._abandoned:
-                outcomes.setdefault(job.index, Outcome(
-                    Status.UNKNOWN, None, "abandoned",
-                    with_step("the run was interrupted while this request was in flight", UNKNOWN_STEP)))
-            # whatever was never taken
-            outcomes.setdefault(job.index, _not_sent("the run was stopped before this row was sent"))
-        return outcomes
+        return self.outcomes
 
     async def _worker(self, queue: asyncio.Queue[CreateJob], outcomes: dict[int, Outcome]) -> None:
         while not self.stop.is_set():
@@ -208,23 +221,23 @@ class CreatePool:
                 # (a meeting id above all). Without a journal nothing more may be sent.
                 self.failure = self.failure or exc.error
                 self.stop.set()
-                outcome = exc.kept()
+                outcome = unrecorded_outcome(exc.outcome, exc.error)
             except JournalError as exc:
                 self.failure = self.failure or exc
                 self.stop.set()
-                outcome = _unknown(job, "journal", f"the journal could not record this row: {exc}")
+                outcome = lost_outcome("journal", f"the journal could not record this row: {exc}")
             except Exception as exc:  # a bug must not strand the rows already sent
-                outcome = _unknown(job, "internal-error", f"{type(exc).__name__}: {exc}")
+                outcome = lost_outcome("internal-error", f"{type(exc).__name__}: {exc}")
                 with suppress(JournalError):
-                    self.journal.record_meeting(job.row_key, "unknown", None, outcome.error_code,
+                    self.journal.record_meeting(job.row_key, MeetingState.UNKNOWN, None, outcome.error_code,
                                                 outcome.error_message)
             outcomes[job.index] = outcome
             self.on_outcome(job, outcome)
 
     async def _process(self, job: CreateJob) -> Outcome:
         retrying = AsyncRetrying(
-            stop=(stop_after_attempt(self.options.max_attempts)
-                  | stop_after_delay(self.options.row_deadline) | self._wait_too_long),
+            stop=(stop_after_attempt(self.options.max_attempts) | stop_after_delay(self.options.row_deadline)
+                  | _StopWhen(self._wait_too_long)),
             wait=self._wait,
             retry=retry_if_result(lambda answer: answer is not None and answer.kind == "retry"),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
@@ -233,32 +246,30 @@ class CreatePool:
         try:
             answer: Answer | None = await retrying(self._attempt, job)
         except _AlreadySent:
-            return _unknown(job, "journal", "the journal shows this meeting already sent by another run; "
-                                            "nothing was sent now")
+            return lost_outcome("journal", "the journal shows this meeting already sent by another run; "
+                                           "nothing was sent now")
         if answer is None:
             block = self._blocked_hosts.get(job.request.user_id.lower())
             if block is not None:
-                return _not_sent(f"host {job.request.user_id} reached Zoom's daily limit at row "
-                                 f"{block.row_number}; run the sheet again after {block.until}", "429")
-            return _not_sent("the run was stopped before this row was sent")
-        outcome = create_outcome(answer, exhausted=answer.kind == "retry")
+                return daily_limit_outcome(job.request.user_id, block.until, block.row_number)
+            return not_sent_outcome()
+        outcome = created_outcome(answer, exhausted=answer.kind == "retry")
         if self._too_long(answer):
             # Nothing was created and the host can create nothing more today: not_sent, like the
             # host's rows behind it (DESIGN.md: "its host's daily limit was reached").
             block = self._blocked_hosts.get(job.request.user_id.lower())
-            until = block.until if block is not None else _when(answer.retry_after or 0.0)
-            outcome = _not_sent(f"Zoom's daily limit for host {job.request.user_id} is reached; nothing was "
-                                f"created; run the sheet again after {until}", "429")
+            until = block.until if block is not None else daily_limit_until(answer.retry_after or 0.0)
+            outcome = daily_limit_outcome(job.request.user_id, until)
         # One transaction per outcome: a kill between the two writes must not leave a created
         # meeting without its association (the next run would then report it `associated`).
         try:
             with self.journal.transaction():
-                self.journal.record_meeting(job.row_key, _journal_state(outcome), outcome.meeting_id,
+                self.journal.record_meeting(job.row_key, journal_state(outcome), outcome.meeting_id,
                                             outcome.error_code, outcome.error_message)
                 if outcome.status is Status.CREATED and outcome.meeting_id:
                     course = job.request.course
                     self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,
-                                                    course.course_id, "associated", via="create")
+                                                    course.course_id, LinkState.ASSOCIATED, via=LinkedBy.CREATE)
         except JournalError as exc:
             raise _Unrecorded(outcome, exc) from exc
         return outcome
@@ -277,8 +288,8 @@ class CreatePool:
                 answer = await self.client.create_and_associate(job.request.body())
             except asyncio.CancelledError:
                 self._abandoned.add(job.index)
-                self.journal.record_meeting(job.row_key, "unknown", None, "abandoned",
-                                            "the run was interrupted while this request was in flight")
+                self.journal.record_meeting(job.row_key, MeetingState.UNKNOWN, None, "abandoned",
+                                            INTERRUPTED_IN_FLIGHT)
                 raise
         finally:
             self._throttle.answered()
@@ -286,14 +297,15 @@ class CreatePool:
             # A host's daily limit: block that host at once (no more requests spent on it), and do
             # not slow the shared throttle by hours: the other hosts go on.
             self._blocked_hosts.setdefault(job.request.user_id.lower(), _HostBlock(
-                _when(answer.retry_after or 0.0), job.request.row_number))
+                daily_limit_until(answer.retry_after or 0.0), job.request.row_number))
         elif answer.kind == "retry" and answer.error_code == "429":
             self._throttle.slow_down(answer.retry_after)
         elif answer.kind == "ok":
             self._throttle.succeeded()
         if answer.kind == "retry":
             # Nothing was created: the row is not in flight any more.
-            self.journal.record_meeting(job.row_key, "failed", None, answer.error_code, answer.error_message)
+            self.journal.record_meeting(job.row_key, MeetingState.FAILED, None, answer.error_code,
+                                        answer.error_message)
         return answer
 
     def _too_long(self, answer: Answer | None) -> bool:
@@ -310,10 +322,8 @@ class CreatePool:
 
     async def _sleep(self, seconds: float) -> None:
         # A retry wait ends early when the run is stopping: the row is then not_sent.
-        try:
+        with suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
 
 _BACKOFF = wait_exponential(multiplier=0.5, max=10.0) + wait_random(0, 0.5)
@@ -321,10 +331,20 @@ _BACKOFF = wait_exponential(multiplier=0.5, max=10.0) + wait_random(0, 0.5)
 
 def retry_wait(state: RetryCallState, longest: float | None = None) -> float:
     """Wait what the server's Retry-After says; without one, back off exponentially with jitter."""
-    answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
+    answer: Answer | None = state.outcome.result() if state.outcome and not state.outcome.failed else None
     if answer is not None and answer.retry_after is not None:
         return answer.retry_after if longest is None else min(answer.retry_after, longest)
     return float(_BACKOFF(state))
+
+
+class _StopWhen(stop_base):
+    """A tenacity stop condition from a predicate on the retry state."""
+
+    def __init__(self, predicate: Callable[[RetryCallState], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.predicate(retry_state)
 
 
 class _AlreadySent(Exception):
@@ -338,26 +358,3 @@ class _Unrecorded(Exception):
         super().__init__(str(error))
         self.outcome = outcome
         self.error = error
-
-    def kept(self) -> Outcome:
-        """The outcome for the sheet, saying that this run's journal does not hold it."""
-        note = f"the journal could not record this answer ({self.error}): keep this result sheet"
-        message = self.outcome.error_message
-        return replace(self.outcome, error_message=f"{message}; {note}" if message else note)
-
-
-def _unknown(job: CreateJob, code: str, message: str) -> Outcome:
-    return Outcome(Status.UNKNOWN, None, code, with_step(message, UNKNOWN_STEP))
-
-
-def _not_sent(message: str, code: str | None = None) -> Outcome:
-    return Outcome(Status.NOT_SENT, None, code, message)
-
-
-def _journal_state(outcome: Outcome) -> str:
-    return {Status.CREATED: "created", Status.NOT_ASSOCIATED: "not_associated",
-            Status.UNKNOWN: "unknown"}.get(outcome.status, "failed")
-
-
-def _when(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() + seconds))

@@ -3,6 +3,11 @@
 The reader keeps cells as the sheet typed them (text, number, bool, datetime) so the
 schema can tell an Excel number 396 from the text "00123". It never guesses meaning.
 Files it cannot use raise `InputError` with one line saying what to do.
+
+An .xlsx is read with python-calamine; openpyxl reads what calamine refuses (and says
+why a damaged workbook cannot be read). Both give the same cells: text stripped, an
+empty cell None, whole numbers int, date cells datetime, error cells their text ("#N/A").
+A .csv is decoded as Excel may have saved it (BOM, UTF-16, UTF-8, cp1252); its cells are text.
 """
 
 from __future__ import annotations
@@ -11,25 +16,27 @@ import codecs
 import csv
 import io
 import posixpath
-import re
-import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, time, timedelta
-from itertools import chain
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from python_calamine import CalamineWorkbook, SheetTypeEnum
+
 from .errors import InputError
-from .models import Sheet, SourceRow
-from .report import gc_paused, unescape_csv_text, unescape_xlsx_text
+from .escapes import unescape_csv_text, unescape_xlsx_text
+from .models import Cell, Sheet, SourceRow
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and encrypted .xlsx
 DELIMITERS = (",", ";", "\t")
+
+#: Rows as read: (spreadsheet row number, cells).
+Rows = Iterator[tuple[int, Sequence[Cell]]]
 
 
 def read_sheet(path: Path, sheet_name: str | None = None) -> Sheet:
@@ -57,40 +64,35 @@ def _read_sheet(path: Path, sheet_name: str | None) -> Sheet:
         raise InputError(f"{path}: unsupported file type '{suffix}'; save the schedule as .xlsx or .csv")
     if suffix in CSV_SUFFIXES and head.startswith(ZIP_MAGIC):
         raise InputError(f"{path}: this is an Excel workbook named {suffix}; rename it to .xlsx")
-    with gc_paused():
-        rows = _xlsx_rows(path, head, sheet_name) if suffix in XLSX_SUFFIXES else _csv_rows(path)
-        return _assemble(str(path), rows)
+    rows = _xlsx_rows(path, head, sheet_name) if suffix in XLSX_SUFFIXES else _csv_rows(path)
+    return _assemble(str(path), rows)
 
 
-def _assemble(path: str, rows: Iterator[tuple[int, Sequence[Any]]]) -> Sheet:
-    header: Sequence[Any] | None = None
-    for row_number, cells in rows:
-        if _has_value(cells):
-            header = cells
-            break
+def _assemble(path: str, rows: Rows) -> Sheet:
+    """The first row with a value is the header; every later row with a value is data,
+    padded or cut to the header's width."""
+    header = next((cells for _, cells in rows if _has_value(cells)), None)
     if header is None:
         raise InputError(f"{path}: the sheet has no header row and no data")
     width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
     headers = tuple(_header_text(cell) for cell in header[:width])
     padding = (None,) * width
-    data: list[SourceRow] = []
-    append = data.append
+    data = []
     for row_number, cells in rows:
         if len(cells) != width:
             cells = (tuple(cells) + padding)[:width]
         if _has_value(cells):
-            append(SourceRow(row_number, tuple(cells)))
+            data.append(SourceRow(row_number, tuple(cells)))
     if not data:
         raise InputError(f"{path}: the sheet has a header row but no data rows")
     return Sheet(path=path, headers=headers, rows=data)
 
 
-def _has_value(cells: Sequence[Any]) -> bool:
-    # any() is the fast test; a row of only 0/False cells needs the exact one.
-    return any(cells) or cells.count(None) != len(cells)
+def _has_value(cells: Sequence[Cell]) -> bool:
+    return cells.count(None) < len(cells)
 
 
-def _header_text(cell: Any) -> str:
+def _header_text(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -101,7 +103,7 @@ def _header_text(cell: Any) -> str:
 # --- xlsx -------------------------------------------------------------------------------
 
 
-def _xlsx_rows(path: Path, head: bytes, sheet_name: str | None) -> Iterator[tuple[int, Sequence[Any]]]:
+def _xlsx_rows(path: Path, head: bytes, sheet_name: str | None) -> Rows:
     if head == OLE_MAGIC:
         raise InputError(
             f"{path}: the workbook is password-protected (or is a legacy .xls); "
@@ -122,186 +124,44 @@ def _no_such_sheet(path: Path, sheet_name: str, names: Iterable[str]) -> InputEr
     return InputError(f"{path}: no sheet named {sheet_name!r}; the workbook has {listed}")
 
 
-# calamine (Rust) parses a 100,000-row sheet ~10x faster than openpyxl and hands over cells
-# typed the way openpyxl does, with differences made up for here: every number is a float,
-# a date-only cell is a `date`, an empty cell is "" (`_calamine_cell`), and an error cell
-# (#N/A, #DIV/0!, ...) is "" too (`_error_cells` finds their text, as openpyxl gave it).
-# It decodes Excel's `_xHHHH_` escapes itself, in inline and shared strings alike.
-_INT_LIMIT = 2.0**53  # beyond it a float no longer holds every integer: leave it a float
-
-
-def _calamine_rows(path: Path, sheet_name: str | None) -> Iterator[tuple[int, Sequence[Any]]] | None:
+def _calamine_rows(path: Path, sheet_name: str | None) -> Rows | None:
     """The sheet's rows read with python-calamine, or None when calamine cannot read the file."""
     try:
-        from python_calamine import CalamineWorkbook, SheetTypeEnum
-    except ImportError:  # pragma: no cover - a declared dependency; openpyxl still works
-        return None
-    try:
         workbook = CalamineWorkbook.from_path(str(path))
-    except Exception:  # noqa: BLE001 - any failure: openpyxl gives the exact reason
+    except Exception:  # any failure: openpyxl reads it or gives the exact reason
         return None
-    scan: _ErrorScan | None = None
-    try:
-        names = list(workbook.sheet_names)
-        if sheet_name is not None:
-            if sheet_name not in names:
-                raise _no_such_sheet(path, sheet_name, names)
-            worksheet = workbook.get_sheet_by_name(sheet_name)
-        else:
+    with workbook:
+        names = workbook.sheet_names
+        if sheet_name is not None and sheet_name not in names:
+            raise _no_such_sheet(path, sheet_name, names)
+        if sheet_name is None:
             # The first worksheet, as openpyxl's `worksheets[0]` (chart sheets hold no cells).
-            sheet_name = next((m.name for m in workbook.sheets_metadata
-                               if m.typ == SheetTypeEnum.WorkSheet), names[0] if names else None)
+            sheet_name = next((sheet.name for sheet in workbook.sheets_metadata
+                               if sheet.typ == SheetTypeEnum.WorkSheet), names[0] if names else None)
             if sheet_name is None:
                 return None
-        # Error cells are looked for in a thread while calamine parses (both release the GIL).
-        scan = _ErrorScan(path, sheet_name)
-        scan.start()
-        worksheet = workbook.get_sheet_by_name(sheet_name)
-        start = worksheet.start
-        # skip_empty_area: rows and columns before the first cell are left out, and `start`
-        # says where the first one is, so row numbers stay the sheet's own.
-        values = worksheet.to_python(skip_empty_area=True)
-    except InputError:
-        raise
-    except Exception:  # noqa: BLE001 - as above
-        return None
-    finally:
-        workbook.close()
-        if scan is not None:
-            scan.join()
-    first_row, first_col = start if start is not None else (0, 0)
-    for (row, col), text in scan.errors.items():
-        if 0 <= row - first_row < len(values) and 0 <= col - first_col < len(values[row - first_row]):
-            values[row - first_row][col - first_col] = text
-    return _number_calamine_rows(values, first_row + 1, first_col)
-
-
-# An error cell: `<c r="C2" t="e"><f>NA()</f><v>#N/A</v></c>` (not a self-closing `<c .../>`,
-# and its content never runs into the next cell).
-_ERROR_CELL = re.compile(
-    rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*?)(?<!/)>((?:(?!<(?:\w+:)?c\b).)*?)</(?:\w+:)?c>', re.DOTALL
-)
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
-_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
-
-
-class _ErrorScan(threading.Thread):
-    """The text of the sheet's error cells, {(row, column) from 0: '#N/A'}, in `errors`.
-
-    calamine reads an error cell as empty; openpyxl gave its text, which the schema then
-    refuses where a value is wrong (a timezone '#N/A') instead of taking the column as
-    left empty. Best effort: anything unexpected leaves `errors` empty.
-    """
-
-    def __init__(self, path: Path, sheet_name: str) -> None:
-        super().__init__(name="importer-error-cells", daemon=True)
-        self.path = path
-        self.sheet_name = sheet_name
-        self.errors: dict[tuple[int, int], str] = {}
-
-    def run(self) -> None:
         try:
-            self.errors = _error_cells(self.path, self.sheet_name)
-        except Exception:  # noqa: BLE001 - best effort, see above
-            self.errors = {}
+            # From cell A1, as openpyxl reads: row and column indexes are the sheet's own.
+            values = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except Exception:  # as above
+            return None
+    for (row, column), text in _error_cells(path, sheet_name).items():
+        if row < len(values) and column < len(values[row]):
+            values[row][column] = text
+    return ((number, tuple(map(_calamine_cell, cells))) for number, cells in enumerate(values, start=1))
 
 
-def _error_cells(path: Path, sheet_name: str) -> dict[tuple[int, int], str]:
-    with zipfile.ZipFile(path) as archive:
-        part = _worksheet_part(archive, sheet_name)
-        if part is None:
-            return {}
-        xml = archive.read(part)
-    if b't="e"' not in xml:  # the usual case: one fast scan of the sheet's XML
-        return {}
-    errors = {}
-    for match in _ERROR_CELL.finditer(xml):
-        ref = _CELL_REF.search(match.group(1))
-        value = _CELL_VALUE.search(match.group(2))
-        if ref is not None and value is not None:
-            row = int(ref.group(2)) - 1
-            col = 0
-            for letter in ref.group(1):
-                col = col * 26 + letter - 64
-            errors[(row, col - 1)] = value.group(1).decode("utf-8").strip()
-    return errors
+#: Beyond it a float no longer holds every integer: such a number stays a float.
+_INT_LIMIT = 2.0**53
 
 
-def _worksheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
-    """The zip member holding the worksheet named `sheet_name` (workbook.xml and its rels)."""
-    package_rels = ElementTree.fromstring(archive.read("_rels/.rels"))
-    workbook_part = next((rel.get("Target", "") for rel in package_rels
-                          if rel.get("Type", "").endswith("/officeDocument")), "xl/workbook.xml")
-    workbook_part = workbook_part.lstrip("/")
-    folder = posixpath.dirname(workbook_part)
-    workbook = ElementTree.fromstring(archive.read(workbook_part))
-    rel_id = next((sheet.get(key) for sheet in workbook.iter() if sheet.tag.endswith("}sheet")
-                   and sheet.get("name") == sheet_name
-                   for key in sheet.attrib if key.endswith("}id")), None)
-    if rel_id is None:
-        return None
-    rels_part = posixpath.join(folder, "_rels", posixpath.basename(workbook_part) + ".rels")
-    for rel in ElementTree.fromstring(archive.read(rels_part)):
-        if rel.get("Id") == rel_id:
-            target = rel.get("Target", "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join(folder, target))
-    return None
-
-
-def _number_calamine_rows(values: list[list[Any]], first_row: int,
-                          first_col: int) -> Iterator[tuple[int, Sequence[Any]]]:
-    if len(set(map(len, values))) > 1:  # not expected of calamine, whose rows span the sheet's width
-        return _cell_by_cell(values, first_row, first_col)
-    # Column by column: below its header a column holds one kind of cell, converted in one
-    # pass at C speed where it can be (~10x faster than deciding cell by cell); rows come
-    # back as tuples. The first row (the header, usually) is converted on its own.
-    pad = (None,) * first_col
-    first = pad + tuple(map(_calamine_cell, values[0])) if values else ()
-    columns = [_calamine_column(column) for column in zip(*values[1:])]
-    rows = len(values) - 1
-    values.clear()  # the columns hold every cell now
-    if first_col:
-        columns[:0] = [(None,) * rows] * first_col
-    return chain([(first_row, first)] if first else (), zip(range(first_row + 1, first_row + 1 + rows), zip(*columns)))
-
-
-def _cell_by_cell(values: list[list[Any]], first_row: int, first_col: int) -> Iterator[tuple[int, list[Any]]]:
-    pad = [None] * first_col
-    for index, cells in enumerate(values):
-        values[index] = None  # type: ignore[call-overload]  # each list goes as its row is made
-        row = [_calamine_cell(cell) for cell in cells]
-        yield first_row + index, pad + row if first_col else row
-
-
-#: Cell types calamine hands over as they are to be kept.
-_KEPT_AS_READ = frozenset({datetime, time, timedelta, bool})
-
-
-def _calamine_column(column: tuple[Any, ...]) -> Sequence[Any]:
-    """`_calamine_cell` of every cell of one column."""
-    kinds = set(map(type, column))
-    if kinds == {str}:  # text, with "" for an empty cell
-        texts = list(map(str.strip, column))
-        if "" in texts:
-            texts = [text or None for text in texts]
-        return texts
-    if kinds <= _KEPT_AS_READ:
-        return column
-    if kinds == {float} and all(map(float.is_integer, column)) and -_INT_LIMIT < min(column) \
-            and max(column) < _INT_LIMIT:  # whole numbers: ids, types, durations
-        return list(map(int, column))
-    return list(map(_calamine_cell, column))
-
-
-def _calamine_cell(value: Any) -> Any:
+def _calamine_cell(value: Cell) -> Cell:
+    """A cell as openpyxl reads it. calamine gives every number as a float, a date-only
+    cell as a `date` and an empty cell as ""; it decodes `_xHHHH_` escapes itself."""
     kind = type(value)
     if kind is float:
         # Excel stores every number as a float; 396 is an int, as openpyxl reads it.
-        if value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
-            return int(value)
-        return value
+        return int(value) if value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT else value
     if kind is date:
         # openpyxl reads every date cell as a datetime (midnight for a date alone).
         return datetime(value.year, value.month, value.day)
@@ -310,7 +170,57 @@ def _calamine_cell(value: Any) -> Any:
     return value
 
 
-def _openpyxl_rows(path: Path, sheet_name: str | None) -> Iterator[tuple[int, list[Any]]]:
+def _error_cells(path: Path, sheet_name: str) -> dict[tuple[int, int], str]:
+    """The text of the sheet's error cells (#N/A, #DIV/0!, ...) by (row, column) from 0.
+
+    calamine reads an error cell as empty (python-calamine has no way to tell it apart);
+    openpyxl gives its text, which the schema then refuses where a value is wrong (a
+    timezone '#N/A') instead of taking the column as left empty. Best effort: a workbook
+    laid out in a way this does not follow is read as having none.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            xml = archive.read(_worksheet_part(archive, sheet_name))
+        if b't="e"' not in xml and b"t='e'" not in xml:  # the usual case: no error cell
+            return {}
+        from openpyxl.utils.cell import coordinate_to_tuple
+
+        errors = {}
+        for _, element in ElementTree.iterparse(io.BytesIO(xml)):
+            if element.tag.endswith("}c") and element.get("t") == "e":
+                ref, text = element.get("r"), element.findtext("{*}v")
+                if ref and text:
+                    row, column = coordinate_to_tuple(ref)
+                    errors[(row - 1, column - 1)] = text
+            elif element.tag.endswith("}row"):
+                element.clear()  # done with the row's cells
+        return errors
+    except (OSError, KeyError, ValueError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+
+
+def _worksheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
+    """The zip member holding the worksheet named `sheet_name`: the package's relationships
+    name the workbook part, the workbook gives the sheet's relationship id, and the
+    workbook's relationships name the sheet's part."""
+    workbook = next(target for kind, target in _relationships(archive, "").values()
+                    if kind.endswith("/officeDocument"))
+    rel_id = next(value for sheet in ElementTree.fromstring(archive.read(workbook)).iter()
+                  if sheet.tag.endswith("}sheet") and sheet.get("name") == sheet_name
+                  for key, value in sheet.attrib.items() if key.endswith("}id"))
+    return _relationships(archive, workbook)[rel_id][1]
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """{Id: (Type, zip member)} of a part's relationships ("" for the package's own)."""
+    folder, name = posixpath.split(part)
+    rels = ElementTree.fromstring(archive.read(posixpath.join(folder, "_rels", name + ".rels")))
+    return {rel.get("Id", ""): (rel.get("Type", ""),
+                                posixpath.normpath(posixpath.join(folder, rel.get("Target", ""))).lstrip("/"))
+            for rel in rels}
+
+
+def _openpyxl_rows(path: Path, sheet_name: str | None) -> Rows:
     # Import here: openpyxl is slow to import and only the fallback needs it.
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -322,30 +232,25 @@ def _openpyxl_rows(path: Path, sheet_name: str | None) -> Iterator[tuple[int, li
             f"{path}: the workbook is damaged and cannot be read ({type(exc).__name__}); "
             "open it in Excel and save it again as .xlsx"
         ) from exc
-    if sheet_name is not None:
-        if sheet_name not in workbook.sheetnames:
-            workbook.close()
-            raise _no_such_sheet(path, sheet_name, workbook.sheetnames)
-        worksheet = workbook[sheet_name]
-    else:
-        worksheet = workbook.worksheets[0]
+    if sheet_name is not None and sheet_name not in workbook.sheetnames:
+        workbook.close()
+        raise _no_such_sheet(path, sheet_name, workbook.sheetnames)
+    worksheet = workbook[sheet_name] if sheet_name is not None else workbook.worksheets[0]
     return _stream_xlsx(workbook, worksheet)
 
 
-def _stream_xlsx(workbook: Any, worksheet: Any) -> Iterator[tuple[int, list[Any]]]:
+def _stream_xlsx(workbook: Any, worksheet: Any) -> Rows:  # openpyxl is untyped
     try:
         for row_number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            yield row_number, [_clean_xlsx_cell(value) for value in values]
+            yield row_number, [_openpyxl_cell(value) for value in values]
     finally:
         workbook.close()
 
 
-def _clean_xlsx_cell(value: Any) -> Any:
+def _openpyxl_cell(value: Cell) -> Cell:
     if isinstance(value, str):
-        if "_x" in value:
-            value = unescape_xlsx_text(value)
-        value = value.strip()
-        return value or None
+        # openpyxl leaves Excel's `_xHHHH_` escapes in inline strings.
+        return unescape_xlsx_text(value).strip() or None
     return value
 
 
@@ -362,42 +267,38 @@ def _looks_like_text(path: Path) -> bool:
 # --- csv --------------------------------------------------------------------------------
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+def _csv_rows(path: Path) -> Rows:
     text = _decode(path.read_bytes(), path)
     delimiter = _detect_delimiter(text)
     _refuse_unclosed_quote(text, delimiter, path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return _number_csv_rows(reader, path)
+    return _number_csv_rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), path)
 
 
 def _refuse_unclosed_quote(text: str, delimiter: str, path: Path) -> None:
     """The lenient parser runs a quote left open to the end of the file, silently folding
     every later row into one cell; only strict mode reports it."""
-    row_number = 0
+    records = 0
     try:
-        for row_number, _ in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                                                  strict=True), start=1):
-            pass
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            records += 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
-            raise InputError(f'{path}: row {row_number + 1} opens a quote (") that is never closed; '
+            raise InputError(f'{path}: row {records + 1} opens a quote (") that is never closed; '
                              "close or remove it and save the CSV again") from exc
 
 
-def _number_csv_rows(reader: Iterable[list[str]], path: Path) -> Iterator[tuple[int, list[Any]]]:
+def _number_csv_rows(reader: Iterable[list[str]], path: Path) -> Rows:
     # Spreadsheet row numbers count records, not physical lines (a quoted cell may hold a newline).
     try:
         for row_number, record in enumerate(reader, start=1):
-            yield row_number, [_clean_csv_cell(cell) for cell in record]
+            yield row_number, [_csv_cell(cell) for cell in record]
     except csv.Error as exc:
         raise InputError(f"{path}: the CSV cannot be parsed ({exc}); check for an unclosed quote") from exc
 
 
-def _clean_csv_cell(cell: str) -> str | None:
+def _csv_cell(cell: str) -> str | None:
     cell = cell.strip()
-    if not cell:
-        return None
-    return unescape_csv_text(cell)
+    return unescape_csv_text(cell) if cell else None
 
 
 def _decode(raw: bytes, path: Path, partial: bool = False) -> str:
@@ -412,7 +313,7 @@ def _decode(raw: bytes, path: Path, partial: bool = False) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if partial and exc.start >= len(raw) - 3:
+        if partial and exc.start >= len(raw) - 3:  # a sample cut inside a character
             text = raw[: exc.start].decode("utf-8")
         else:
             try:

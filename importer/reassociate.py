@@ -1,6 +1,6 @@
 """Link existing meetings to courses through bulkImport, never by creating them again.
 
-Batches hold at most 400 items (LTI Pro's limit). bulkImport's answers are not
+Batches hold at most `limits.BULK_MAX` items (LTI Pro's limit). bulkImport's answers are not
 documented, so `status: true` is taken as "the whole batch is linked" and anything
 else as "the batch failed": a failed batch is split in halves until the items at
 fault are isolated, so one bad contextId cannot leave 399 good rows unlinked.
@@ -9,34 +9,29 @@ Associating is idempotent, so a lost answer is simply retried.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
-from .client import Answer, LtiClient
-from .journal import Journal
-from .models import Course, Outcome, Status
-from .outcomes import NOT_ASSOCIATED_STEP, with_step
-from .pool import retry_wait
 
-MAX_BATCH = 400
+from .client import LtiClient
+from .journal import Journal, LinkState
+from .lifecycle import Link, linked_outcome
+from .limits import BULK_MAX
+from .models import Answer, Outcome
+from .pool import retry_wait
+from .statuses import Status
+
 #: Refusals of the request itself (signature, shape), not of an item: splitting cannot help.
 WHOLE_REQUEST_REFUSALS = frozenset({"401", "300", "400"})
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    index: int  # the plan position whose outcome this decides
-    meeting_id: str
-    course: Course
 
 
 @dataclass
 class Reassociator:
     client: LtiClient
     journal: Journal
-    batch_size: int = MAX_BATCH
+    batch_size: int = BULK_MAX
     max_attempts: int = 5
     on_outcome: Callable[[Link, Outcome], None] = lambda link, outcome: None
     #: Set on Ctrl-C: no further bulkImport call starts; unsent links stay not_associated.
@@ -45,7 +40,7 @@ class Reassociator:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
 
     async def run(self, links: Sequence[Link]) -> dict[int, Outcome]:
-        size = max(1, min(self.batch_size, MAX_BATCH))
+        size = max(1, min(self.batch_size, BULK_MAX))
         for start in range(0, len(links), size):
             await self._settle(list(links[start:start + size]), self.outcomes)
         return self.outcomes
@@ -54,21 +49,13 @@ class Reassociator:
         if self.stop.is_set():
             return
         answer = await self._send(batch)
-        if answer.kind == "ok":
-            for link in batch:
-                self._finish(link, Outcome(Status.ASSOCIATED, link.meeting_id), outcomes)
-        elif answer.kind == "refused" and len(batch) > 1 and answer.error_code not in WHOLE_REQUEST_REFUSALS:
+        if answer.kind == "refused" and len(batch) > 1 and answer.error_code not in WHOLE_REQUEST_REFUSALS:
             middle = len(batch) // 2
             await self._settle(batch[:middle], outcomes)
             await self._settle(batch[middle:], outcomes)
-        else:
-            reason = answer.error_message or f"bulkImport answered {answer.error_code}"
-            if answer.kind != "refused":
-                reason = f"bulkImport could not be completed: {reason}; run `importer reassociate` on the result sheet"
-            for link in batch:
-                outcome = Outcome(Status.NOT_ASSOCIATED, link.meeting_id, answer.error_code,
-                                  with_step(reason, NOT_ASSOCIATED_STEP))
-                self._finish(link, outcome, outcomes)
+            return
+        for link in batch:
+            self._finish(link, linked_outcome(answer, link.meeting_id), outcomes)
 
     async def _send(self, batch: list[Link]) -> Answer:
         items = [link.course.as_item(link.meeting_id) for link in batch]
@@ -83,7 +70,7 @@ class Reassociator:
 
     def _finish(self, link: Link, outcome: Outcome, outcomes: dict[int, Outcome]) -> None:
         course = link.course
-        state = "associated" if outcome.status is Status.ASSOCIATED else "not_associated"
+        state = LinkState.ASSOCIATED if outcome.status is Status.ASSOCIATED else LinkState.NOT_ASSOCIATED
         self.journal.record_association(link.meeting_id, course.context_id, course.domain, course.course_id,
                                         state, outcome.error_code, outcome.error_message)
         outcomes[link.index] = outcome

@@ -12,7 +12,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .client import url_problem
 from .errors import ConfigError
-from .signing import key_hint
 
 PRODUCTION_BASE_URL = "https://applications.zoom.us/api/v1/lti/rich"
 

@@ -3,7 +3,7 @@
 `write_template(path)` writes `.xlsx` or `.csv` by the path's extension.
 
 The .xlsx has four sheets: "Schedule" (the header row, ready to fill in: drop-downs and
-range checks that follow `schema.py`'s rules, an input message on every header cell,
+range checks made from the column table's kinds and rules (`columns.py`), an input message on every header cell,
 identifier, days and time columns stored as text, term dates formatted as dates, start
 times as date-times), "Help" (every column explained, the timetable way first), "Example"
 (filled rows that validate clean: timetable rows first, then explicit API rows) and a
@@ -26,25 +26,31 @@ import csv
 import io
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import available_timezones
 
-from .columns import (FIELDS, IDENTIFIERS, RECURRENCE_FIELDS, REQUIRED_WITH_TIMETABLE, SETTINGS,
-                      TIMETABLE_FIELDS)
-from .errors import InputError
-from .schema import BOOLEAN_SETTINGS, CHOICE_SETTINGS, REPEAT_MAX
-from .timetable import MAX_OCCURRENCES
-
-_AFTER_TOPIC = FIELDS.index("topic") + 1
-#: The template's columns, in order: the canonical names `columns.py` matches. The timetable
-#: columns sit right after topic, before the API columns (type, start_time, ...) they replace.
-TEMPLATE_COLUMNS: tuple[str, ...] = (
-    FIELDS[:_AFTER_TOPIC] + TIMETABLE_FIELDS + FIELDS[_AFTER_TOPIC:] + RECURRENCE_FIELDS
-    + tuple(f"settings.{name}" for name in SETTINGS)
+from .cells import (
+    Boolean,
+    Choice,
+    ClassTime,
+    Date,
+    DateTime,
+    Days,
+    Password,
+    Text,
+    Timezone,
+    Weekdays,
+    Whole,
+    zone_names,
 )
+from .columns import BY_NAME, INPUT_COLUMNS, REQUIRED_WITH_TIMETABLE, Column
+from .errors import InputError
+from .limits import EXCEL_MAX_ROWS, MAX_OCCURRENCES
+
+#: The template's columns, in order: the column table's (the timetable columns right after
+#: topic, before the API columns type, start_time, ... that they replace).
+TEMPLATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in INPUT_COLUMNS)
 
 SUFFIXES = (".xlsx", ".csv")
 SCHEDULE_SHEET = "Schedule"
@@ -55,12 +61,12 @@ LISTS_SHEET = "Lists"
 #: Data rows (below the header) whose cells carry the Text / date-time number formats.
 #: The whole column carries them too, for Excel; the cells make it explicit for any reader.
 FORMATTED_ROWS = 2000
-#: Identifier-like columns stored as text, so Excel keeps 00123, long ids and "2,4,6"; days
-#: and time too, so "10:00-10:50" stays as written (a time cell would also be accepted).
-TEXT_COLUMNS = tuple(name for name in TEMPLATE_COLUMNS if name in IDENTIFIERS) + (
-    "days", "time", "password", "weekly_days")
-DATE_COLUMNS = ("first_day", "last_day")
-DATETIME_COLUMNS = ("start_time", "end_date_time")
+#: Columns stored as text, so Excel keeps 00123, long ids and "2,4,6" as written, and
+#: "10:00-10:50" stays text (a time cell would also be accepted).
+TEXT_COLUMNS = tuple(column.name for column in INPUT_COLUMNS
+                     if column.identifier or isinstance(column.kind, (Days, ClassTime, Password, Weekdays)))
+DATE_COLUMNS = tuple(column.name for column in INPUT_COLUMNS if isinstance(column.kind, Date))
+DATETIME_COLUMNS = tuple(column.name for column in INPUT_COLUMNS if isinstance(column.kind, DateTime))
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -69,110 +75,9 @@ TERM_DATE_MIN = date(2020, 1, 1)
 TERM_DATE_MAX = date(2100, 12, 31)
 #: Fixed document dates: the same bytes every time.
 CREATED = datetime(2026, 1, 1, 0, 0, 0)
-EXCEL_MAX_ROW = 1_048_575  # zero-based
 INPUT_TITLE_MAX = 32
-INPUT_MESSAGE_MAX = 255
-
-
-@dataclass(frozen=True)
-class ColumnHelp:
-    required: str  # "yes", "no", or when it is needed
-    meaning: str
-    format: str
-    example: str
-
-
-_BOOLEAN_FORMAT = "TRUE or FALSE (drop-down); empty = the account's default"
-_TIMETABLE_REQUIRED = "no (instead of type/start_time/recurrence)"
-
-COLUMN_HELP: dict[str, ColumnHelp] = {
-    "row_id": ColumnHelp(
-        "no", "Your own stable id for the meeting. Re-runs recognise the row by it even after you "
-        "edit its topic or time. Rows with the same row_id in different courses are one cross-listed meeting.",
-        "text", "S27-BIO101-LEC"),
-    "userId": ColumnHelp("yes", "The host: their Zoom e-mail address or Zoom user id.", "text", "m.okafor@example.edu"),
-    "contextId": ColumnHelp(
-        "yes", "The LMS course's LTI context id (Canvas: GET /api/v1/courses/:id?include[]=lti_context_id).",
-        "text; 40 hexadecimal characters in Canvas", "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1"),
-    "domain": ColumnHelp("yes", "The host name of the LMS the course is in.", "host name, without https://",
-                         "canvas.example.edu"),
-    "courseId": ColumnHelp(
-        "no", "The LMS course id, the number in the course's web address (Canvas calendar and "
-        "conversations need it).", "text", "48213"),
-    "topic": ColumnHelp("yes", "The meeting's title, as students see it.", "text, at most 200 characters",
-                        "BIO 101 Principles of Biology: Lecture"),
-    "days": ColumnHelp(
-        _TIMETABLE_REQUIRED, "The days the class meets. With time, first_day, last_day and timezone, "
-        "the importer builds the weekly recurring meeting.",
-        "text: day names or letters, e.g. Mon Wed Fri, MWF, Tu Th, TTh", "Mon Wed Fri"),
-    "time": ColumnHelp(
-        _TIMETABLE_REQUIRED, "When the class starts and ends, in the row's timezone; the end sets the duration.",
-        "text: start-end, 24-hour or AM/PM, e.g. 10:00-10:50 or 2:30 PM - 3:45 PM", "10:00-10:50"),
-    "first_day": ColumnHelp(
-        _TIMETABLE_REQUIRED, "The term's first day. The first class is the first of the days on or after it.",
-        "date yyyy-mm-dd", "2027-01-11"),
-    "last_day": ColumnHelp(
-        _TIMETABLE_REQUIRED, "The term's last day; a class on it is included. Zoom allows at most 50 "
-        "classes in one meeting: split a longer term into two rows.", "date yyyy-mm-dd", "2027-04-30"),
-    "type": ColumnHelp(
-        "yes, unless days/time/first_day/last_day are filled",
-        "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, "
-        "8 recurring with a fixed time. Timetable rows are type 8 already.", "1, 2, 3 or 8 (drop-down)", "2"),
-    "start_time": ColumnHelp(
-        "yes, for types 2 and 8 (not with days/time)", "When the (first) meeting starts, in the row's timezone.",
-        "date and time yyyy-mm-dd hh:mm (an Excel date cell or text; 03/04/2027 is refused as ambiguous)",
-        "2027-01-11 09:00"),
-    "duration": ColumnHelp("no", "Length in minutes; Zoom uses 60 when empty.", "whole number greater than 0", "50"),
-    "timezone": ColumnHelp(
-        "no (yes with days/time)", "The timezone time or start_time is in; Zoom uses the host's account "
-        "timezone when empty.",
-        "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York"),
-    "agenda": ColumnHelp("no", "The meeting's description.", "text, at most 2,000 characters",
-                         "Slides and readings are in the course's Modules."),
-    "password": ColumnHelp("no", "The meeting passcode.", "1-10 characters: letters, digits, @ - _ *", "Rev1ew"),
-    "recurrence_type": ColumnHelp("no (needed for type 8)", "How a type 8 meeting repeats: 1 daily, 2 weekly, 3 monthly.",
-                                  "1, 2 or 3 (drop-down)", "2"),
-    "repeat_interval": ColumnHelp(
-        "no", "Repeat every N days, weeks or months; 1 when empty.",
-        f"whole number; at most {REPEAT_MAX[1]} (daily), {REPEAT_MAX[2]} (weekly), {REPEAT_MAX[3]} (monthly)", "1"),
-    "weekly_days": ColumnHelp(
-        "no (needed for weekly recurrence)", "The days of the week a weekly meeting happens on.",
-        "numbers 1-7 separated by commas, 1 = Sunday: 2,4,6 is Mon/Wed/Fri", "2,4,6"),
-    "monthly_day": ColumnHelp(
-        "no (monthly: this, or monthly_week with monthly_week_day)", "The day of the month a monthly meeting happens on.",
-        "whole number 1-31", "15"),
-    "monthly_week": ColumnHelp("no", "The week of the month a monthly meeting happens in (with monthly_week_day).",
-                               "-1 (last), 1, 2, 3 or 4 (drop-down)", "1"),
-    "monthly_week_day": ColumnHelp("no", "The day of the week for monthly_week.", "whole number 1-7, 1 = Sunday", "3"),
-    "end_times": ColumnHelp(
-        "no (end_times or end_date_time, never both)", "How many times a type 8 meeting happens.",
-        "whole number 1-50", "45"),
-    "end_date_time": ColumnHelp(
-        "no", "When a type 8 series ends, in the row's timezone; a date alone means the end of that day.",
-        "date and time yyyy-mm-dd hh:mm, or a date yyyy-mm-dd", "2027-04-29 23:59"),
-    "settings.host_video": ColumnHelp("no", "Start with the host's video on.", _BOOLEAN_FORMAT, "TRUE"),
-    "settings.participant_video": ColumnHelp("no", "Start with participants' video on.", _BOOLEAN_FORMAT, "FALSE"),
-    "settings.join_before_host": ColumnHelp(
-        "no", "Let participants join before the host (types 2, 3, 8); a waiting room turns it off.",
-        _BOOLEAN_FORMAT, "TRUE"),
-    "settings.jbh_time": ColumnHelp(
-        "no", "With join_before_host: how many minutes before the start participants may join (0 = any time).",
-        "0, 5 or 10 (drop-down)", "5"),
-    "settings.mute_upon_entry": ColumnHelp("no", "Mute participants when they join.", _BOOLEAN_FORMAT, "TRUE"),
-    "settings.waiting_room": ColumnHelp("no", "Hold participants in a waiting room until the host admits them.",
-                                        _BOOLEAN_FORMAT, "TRUE"),
-    "settings.auto_recording": ColumnHelp(
-        "no", "Record automatically: local (the host's computer), cloud, or none.",
-        "local, cloud or none (drop-down)", "cloud"),
-    "settings.alternative_hosts": ColumnHelp("no", "Other people who may start the meeting.",
-                                             "e-mail addresses separated by ;", "ta.chem210@example.edu"),
-    "settings.approval_type": ColumnHelp(
-        "no", "Registration: 0 approve automatically, 1 approve manually, 2 no registration.",
-        "0, 1 or 2 (drop-down)", "2"),
-    "settings.audio": ColumnHelp("no", "Audio: both, telephony (phone only) or voip (computer only).",
-                                 "both, telephony or voip (drop-down)", "both"),
-    "settings.meeting_authentication": ColumnHelp("no", "Only signed-in Zoom users may join.", _BOOLEAN_FORMAT, "FALSE"),
-}
+#: A choice of more options than this is checked as a range of whole numbers, not a drop-down.
+DROP_DOWN_MAX = 5
 
 HOW_IT_WORKS = (
     "Fill in one row per class or meeting on the Schedule sheet. The Example sheet shows filled rows; the table "
@@ -192,64 +97,39 @@ HOW_IT_WORKS = (
     "what it asks for in the result sheet and run that sheet again: meetings that exist are never created twice.",
 )
 
-_BOOL_LIST = ["TRUE", "FALSE"]
 
-
-def _choices(values: tuple[Any, ...]) -> list[str]:
-    return [str(value) for value in values]
-
-
-def _validations(zone_count: int) -> dict[str, dict[str, Any]]:
-    """XlsxWriter data_validation options per column; they follow `schema.py`'s rules."""
-    rules: dict[str, dict[str, Any]] = {
-        "topic": {"validate": "length", "criteria": "<=", "value": 200,
-                  "error_message": "topic is at most 200 characters."},
-        **{column: {"validate": "date", "criteria": "between", "minimum": TERM_DATE_MIN, "maximum": TERM_DATE_MAX,
-                    "error_message": f"{column} is a date, yyyy-mm-dd, e.g. 2027-01-11."}
-           for column in DATE_COLUMNS},
-        "type": {"validate": "list", "source": _choices((1, 2, 3, 8)),
-                 "error_message": "type is 1 instant, 2 scheduled, 3 recurring (no fixed time), "
-                                  "8 recurring (fixed time)."},
-        "duration": {"validate": "integer", "criteria": ">", "value": 0,
-                     "error_message": "duration is a whole number of minutes, greater than 0."},
-        "timezone": {"validate": "list", "source": f"={LISTS_SHEET}!$A$1:$A${zone_count}",
-                     "error_message": "Pick a timezone from the list, e.g. America/New_York or UTC."},
-        "agenda": {"validate": "length", "criteria": "<=", "value": 2000,
-                   "error_message": "agenda is at most 2,000 characters."},
-        "password": {"validate": "length", "criteria": "between", "minimum": 1, "maximum": 10,
-                     "error_message": "password is 1-10 characters: letters, digits, @ - _ *"},
-        "recurrence_type": {"validate": "list", "source": _choices((1, 2, 3)),
-                            "error_message": "recurrence_type is 1 daily, 2 weekly, 3 monthly."},
-        "repeat_interval": {"validate": "integer", "criteria": "between", "minimum": 1,
-                            "maximum": max(REPEAT_MAX.values()),
-                            "error_message": f"repeat_interval is a whole number: at most {REPEAT_MAX[1]} days, "
-                                             f"{REPEAT_MAX[2]} weeks or {REPEAT_MAX[3]} months."},
-        "monthly_day": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 31,
-                        "error_message": "monthly_day is a day of the month, 1-31."},
-        "monthly_week": {"validate": "list", "source": _choices((-1, 1, 2, 3, 4)),
-                         "error_message": "monthly_week is -1 (last), 1, 2, 3 or 4."},
-        "monthly_week_day": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 7,
-                             "error_message": "monthly_week_day is 1-7, 1 = Sunday."},
-        "end_times": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 50,
-                      "error_message": "end_times is a whole number of occurrences, 1-50."},
-    }
-    for name in SETTINGS:
-        column = f"settings.{name}"
-        if name in BOOLEAN_SETTINGS:
-            rules[column] = {"validate": "list", "source": _BOOL_LIST,
-                             "error_message": f"{column} is TRUE or FALSE."}
-        elif name in CHOICE_SETTINGS:
-            listed = _choices(CHOICE_SETTINGS[name])
-            rules[column] = {"validate": "list", "source": listed,
-                             "error_message": f"{column} is one of {', '.join(listed)}."}
-    for column, rule in rules.items():
-        rule["error_title"] = column[:INPUT_TITLE_MAX]
-    return rules
+def validation(column: Column, zone_count: int) -> dict[str, Any] | None:
+    """The spreadsheet's own check of a column's cells (XlsxWriter data_validation options),
+    made from the column's kind and its rule; None where the spreadsheet cannot check it."""
+    kind = column.kind
+    rule: dict[str, Any]
+    if isinstance(kind, Text) and kind.max_length is not None:
+        rule = {"validate": "length", "criteria": "<=", "value": kind.max_length}
+    elif isinstance(kind, Password):
+        rule = {"validate": "length", "criteria": "between", "minimum": 1, "maximum": kind.max_length}
+    elif isinstance(kind, Whole) and column.maximum is None:
+        rule = {"validate": "integer", "criteria": ">", "value": kind.minimum - 1}
+    elif isinstance(kind, Whole):
+        rule = {"validate": "integer", "criteria": "between", "minimum": kind.minimum, "maximum": column.maximum}
+    elif isinstance(kind, Choice) and len(kind.options) > DROP_DOWN_MAX:
+        rule = {"validate": "integer", "criteria": "between", "minimum": min(kind.options),
+                "maximum": max(kind.options)}
+    elif isinstance(kind, Choice):
+        rule = {"validate": "list", "source": [str(option) for option in kind.options]}
+    elif isinstance(kind, Boolean):
+        rule = {"validate": "list", "source": ["TRUE", "FALSE"]}
+    elif isinstance(kind, Timezone):
+        rule = {"validate": "list", "source": f"={LISTS_SHEET}!$A$1:$A${zone_count}"}
+    elif isinstance(kind, Date):
+        rule = {"validate": "date", "criteria": "between", "minimum": TERM_DATE_MIN, "maximum": TERM_DATE_MAX}
+    else:
+        return None
+    return {**rule, "error_message": column.rule, "error_title": column.name[:INPUT_TITLE_MAX]}
 
 
 def input_message(column: str) -> str:
     """The note shown when the header cell is selected (Excel allows 255 characters)."""
-    info = COLUMN_HELP[column]
+    info = BY_NAME[column]
     required = "Required" if info.required == "yes" else info.required[0].upper() + info.required[1:]
     return f"{required}. {info.meaning} Format: {info.format}."
 
@@ -260,14 +140,14 @@ def timezone_names() -> list[str]:
     Only names shipped in the `tzdata` package (a dependency) are listed, so the template
     does not depend on what the machine's own zone folder happens to hold ("localtime").
     """
-    names = set(available_timezones())
+    names = set(zone_names().values())  # what a timezone cell may name
     try:
         from importlib.resources import files
 
         shipped = set(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
     except (ModuleNotFoundError, OSError):  # pragma: no cover - tzdata is a dependency
         shipped = names
-    return sorted(((names & shipped) - {"Factory", "localtime", "posixrules"}) | {"UTC"})
+    return sorted((names & shipped) | {"UTC"})
 
 
 # --- the Example sheet's rows: valid, in 2027, one course per contextId -------------------
@@ -455,12 +335,12 @@ def _write_header(sheet: Any, formats: _Formats) -> None:
 
 def _write_schedule(sheet: Any, formats: _Formats, zone_count: int) -> None:
     _write_header(sheet, formats)
-    rules = _validations(zone_count)
     for col, column in enumerate(TEMPLATE_COLUMNS):
         sheet.data_validation(0, col, 0, col, {
             "validate": "any", "input_title": column[:INPUT_TITLE_MAX], "input_message": input_message(column)})
-        if column in rules:
-            sheet.data_validation(1, col, EXCEL_MAX_ROW, col, rules[column])
+        rule = validation(BY_NAME[column], zone_count)
+        if rule is not None:
+            sheet.data_validation(1, col, EXCEL_MAX_ROWS - 1, col, rule)  # to the last row (zero-based)
         cell_format = formats.column(column)
         if cell_format is not None:
             for row in range(1, FORMATTED_ROWS + 1):
@@ -480,7 +360,7 @@ def _write_help(sheet: Any, formats: _Formats) -> None:
     for col, title in enumerate(("column", "required", "meaning", "format", "example")):
         sheet.write_string(top, col, title, formats.table_header)
     for row, column in enumerate(TEMPLATE_COLUMNS, start=top + 1):
-        info = COLUMN_HELP[column]
+        info = BY_NAME[column]
         sheet.write_string(row, 0, column, formats.wrap_bold)
         sheet.write_string(row, 1, info.required, formats.wrap)
         sheet.write_string(row, 2, info.meaning, formats.wrap)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MAX_OCCURRENCES = 50  # Zoom's limit for one recurring meeting
+from .limits import MAX_OCCURRENCES
 
 # Python weekday (Mon=0) -> Zoom weekly_days (Sun=1 .. Sat=7).
 ZOOM_DAY = {0: 2, 1: 3, 2: 4, 3: 5, 4: 6, 5: 7, 6: 1}
@@ -128,7 +128,7 @@ def expand(days: list[int], start: time, end: time | None, first_day: date, last
         start=datetime.combine(classes[0], start),
         duration=duration,
         weekly_days=",".join(str(ZOOM_DAY[d]) for d in sorted(days, key=lambda d: ZOOM_DAY[d])),
-        end_date_time=last_end.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end_date_time=last_end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         occurrences=len(classes),
     )
 

@@ -224,14 +224,14 @@ def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute)
 
 
-JOINT = dict(
-    topic="HIST 240 / POLS 240 joint lecture: The American Century",
-    start=first_class(TTH, 14, 0),
-    duration=75,
-    days=TTH,
-    agenda="Joint lecture for HIST 240 and POLS 240",
-    notes="cross-listed: one meeting in both courses",
-)
+JOINT = {
+    "topic": "HIST 240 / POLS 240 joint lecture: The American Century",
+    "start": first_class(TTH, 14, 0),
+    "duration": 75,
+    "days": TTH,
+    "agenda": "Joint lecture for HIST 240 and POLS 240",
+    "notes": "cross-listed: one meeting in both courses",
+}
 
 
 def meetings() -> list[Meeting]:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 
+from importer.cells import DateOrder
 from importer.columns import ColumnMap, canonical_name
 from importer.models import Problem, SourceRow
-from importer.schema import DateOrder, RowCheck, check_row
+from importer.schema import RowCheck, check_row
 
 #: A fixed "now" so that no test depends on the day it runs.
-NOW = datetime(2026, 8, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
 
 #: Headers as a coordinator might write them (every schema field, in the sheet's spelling).
 HEADERS = (

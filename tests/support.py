@@ -30,7 +30,7 @@ def read_xlsx(path: Path) -> list[dict[str, Any]]:
     sheet = workbook.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
-    return [dict(zip(header, values)) for values in rows[1:]]
+    return [dict(zip(header, values, strict=True)) for values in rows[1:]]
 
 
 def creates(server: SimulatorServer) -> list[dict[str, Any]]:

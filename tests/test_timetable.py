@@ -62,7 +62,7 @@ def test_sunday_sorts_first_in_zoom_numbering():
 
 
 def test_more_than_50_classes_is_refused_with_the_count():
-    with pytest.raises(ValueError, match="60 classes .* at most 50"):
+    with pytest.raises(ValueError, match=r"60 classes .* at most 50"):
         expand([0, 1, 2, 3, 4, 5], time(9), None, date(2027, 1, 4), date(2027, 3, 14), "UTC")
 
 
@@ -75,7 +75,7 @@ def test_end_before_start_and_reversed_dates_are_refused():
 
 # --- through the schema: timetable columns build the request, or say what disagrees ----------
 
-from datetime import datetime  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 
 from importer.columns import ColumnMap  # noqa: E402
 from importer.models import SourceRow  # noqa: E402
@@ -93,8 +93,7 @@ def timetable_row(**cells):
     values.update(cells)
     columns = ColumnMap.build(TIMETABLE_HEADERS)
     row = SourceRow(2, tuple(values.get(h) for h in TIMETABLE_HEADERS))
-    from datetime import timezone
-    return check_row(columns, row, now=NOW.replace(tzinfo=timezone.utc))
+    return check_row(columns, row, now=NOW.replace(tzinfo=UTC))
 
 
 def test_timetable_row_becomes_a_weekly_type_8_request():
@@ -135,7 +134,7 @@ def test_too_many_classes_is_invalid_with_the_count():
 
 
 def test_partial_timetable_and_missing_timezone_are_named():
-    check = timetable_row(**{"Time": None, "Timezone": None})
+    check = timetable_row(Time=None, Timezone=None)
     assert [(p.column, p.code) for p in check.problems] == [
         ("Time", "missing-value"), ("Timezone", "missing-value")]
 

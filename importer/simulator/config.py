@@ -56,7 +56,7 @@ class SimConfig:
     seed: int | None = None
 
     #: Requests per 1-second window before HTTP 429 (0 = unlimited).
-    rate_limit_per_s: int = 0
+    rate_limit_per_s: float = 0
     #: Meetings one host may create per UTC day before HTTP 429 (0 = unlimited).
     daily_cap_per_host: int = 0
 

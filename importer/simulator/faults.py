@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from typing import Any
 
@@ -76,7 +76,7 @@ def after_fault(config: SimConfig, rng: random.Random) -> str | None:
 
 
 def _iso_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def random_retry_after(rng: random.Random, now: float) -> str | None:
@@ -94,7 +94,7 @@ def random_retry_after(rng: random.Random, now: float) -> str | None:
 
 def utc_day_bounds(now: float) -> tuple[float, float]:
     """Start and end (epoch seconds) of the UTC day containing ``now``: the daily cap's window."""
-    day = datetime.fromtimestamp(now, tz=timezone.utc).replace(
+    day = datetime.fromtimestamp(now, tz=UTC).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     return day.timestamp(), (day + timedelta(days=1)).timestamp()
@@ -122,7 +122,7 @@ class RateWindow:
     limit into a permanent one.
     """
 
-    def __init__(self, limit_per_s: int) -> None:
+    def __init__(self, limit_per_s: float) -> None:
         self.limit = limit_per_s
         self._window_start = -math.inf
         self._count = 0

@@ -8,6 +8,7 @@ reachable from another machine.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -25,7 +26,8 @@ from .state import SimState
 DEFAULT_PORT = 8765
 START_TIMEOUT_S = 10.0
 #: Backstop for shutdown; stalled answers normally end at once via Simulator.stopping.
-GRACEFUL_SHUTDOWN_S = 2.0
+#: Whole seconds: uvicorn.Config takes an int (it hands it to asyncio.timeout).
+GRACEFUL_SHUTDOWN_S = 2
 
 
 def check_loopback(host: str) -> None:
@@ -209,7 +211,5 @@ def serve_forever(
         f"(key {config.key}, Ctrl-C to stop)",
         flush=True,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MEETING_TYPES = frozenset({1, 2, 3, 8})
@@ -35,7 +35,7 @@ SETTING_CHOICES: dict[str, frozenset[Any]] = {
 Error = str | None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     """JSON booleans are Python ints; Zoom would not take true as a type."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -214,12 +214,11 @@ def bulk_items(body: Any) -> list[Any] | None:
     """The item list of either body shape, or None when the shape is neither."""
     if isinstance(body, list):
         return body
-    if isinstance(body, dict) and isinstance(body.get("meetingList"), list):
-        user_id = body.get("userId")
-        if user_id is not None and not isinstance(user_id, str):
-            return None
-        return body["meetingList"]
-    return None
+    items = body.get("meetingList") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return None
+    user_id = body.get("userId")
+    return items if user_id is None or isinstance(user_id, str) else None
 
 
 def normalize_item(item: Any) -> dict[str, Any] | None:
