@@ -47,6 +47,7 @@ from .cells import (
 from .columns import BY_NAME, INPUT_COLUMNS, REQUIRED_WITH_TIMETABLE, Column
 from .errors import InputError
 from .limits import EXCEL_MAX_ROWS, MAX_OCCURRENCES
+from .models import RESULT_COLUMNS
 
 #: The template's columns, in order: the column table's (the timetable columns right after
 #: topic, before the API columns type, start_time, ... that they replace).
@@ -93,7 +94,7 @@ HOW_IT_WORKS = (
     "Zoom's default. Columns you add are carried to the result sheet untouched.",
     "Check the sheet with `importer validate FILE` (sends nothing), then `importer run FILE` creates each "
     "meeting in Zoom and adds it to its course.",
-    "Both write a result sheet: your rows plus import_status, meeting_id, error_code and error_message. Fix "
+    f"Both write a result sheet: your rows plus {', '.join(RESULT_COLUMNS[:-1])} and {RESULT_COLUMNS[-1]}. Fix "
     "what it asks for in the result sheet and run that sheet again: meetings that exist are never created twice.",
 )
 
