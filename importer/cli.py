@@ -60,7 +60,23 @@ def one_line_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _parse_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """--map "HEADER=column", repeatable -> {header: column}."""
+    mapping: dict[str, str] = {}
+    for value in values:
+        header, equals, column = value.rpartition("=")
+        if not equals or not header.strip() or not column.strip():
+            raise click.BadParameter(f'"{value}" is not HEADER=column, e.g. --map "Zoom Host User ID=userId"')
+        if header.strip() in mapping:
+            raise click.BadParameter(f"the header '{header.strip()}' is mapped twice")
+        mapping[header.strip()] = column.strip()
+    return mapping
+
+
 def reading_options(func: F) -> F:
+    func = click.option("--map", "column_map", metavar='"HEADER=column"', multiple=True, callback=_parse_map,
+                        help="Read the sheet's HEADER as the importer's column (repeatable). Remembered in the "
+                             "journal for sheets with the same headers.")(func)
     func = click.option("--date-order", type=click.Choice(["DMY", "MDY"], case_sensitive=False),
                         help="How to read dates like 03/04/2027 (day/month or month/day).")(func)
     func = click.option("--sheet", metavar="NAME", help="The worksheet to read (.xlsx; default: the first).")(func)
@@ -116,12 +132,20 @@ def cli() -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @reading_options
+@click.option("--journal", type=click.Path(path_type=Path),
+              help="Where a --map is remembered (default: $IMPORTER_JOURNAL, else the user data folder).")
 @one_line_errors
-def validate(file: Path, output: Path | None, sheet: str | None, date_order: str | None) -> None:
+def validate(file: Path, output: Path | None, sheet: str | None, date_order: str | None,
+             column_map: dict[str, str], journal: Path | None) -> None:
     """Check every row of FILE and write the annotated sheet; nothing is sent."""
     from .display import print_problems, print_summary
 
-    report = validate_file(file, output, ReadOptions(sheet, _order(date_order)))
+    def default() -> Path:  # pydantic-settings is loaded only when validate needs the journal
+        from .settings import default_journal, load_settings
+
+        return default_journal(load_settings())
+
+    report = validate_file(file, output, ReadOptions(sheet, _order(date_order), column_map), journal=journal or default)
     console = _console()
     print_problems(console, report)
     print_summary(console, report, as_json=False)
@@ -164,7 +188,7 @@ def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
         with _ctrl_c_stops(stop):
             report = import_file(
                 file, options["output"], connection, import_options,
-                ReadOptions(options["sheet"], _order(options["date_order"])),
+                ReadOptions(options["sheet"], _order(options["date_order"]), options["column_map"]),
                 progress=make_progress(console, quiet),
                 announce=(lambda text: None) if quiet else (lambda text: console.print(text, markup=False)),
                 stop=stop)

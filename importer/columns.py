@@ -12,9 +12,15 @@ Settings are `settings.<name>`, or the setting's name alone ("Waiting Room").
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
+
+from rapidfuzz import fuzz, process
 
 from .cells import (
     Boolean,
@@ -102,37 +108,48 @@ COLUMNS: tuple[Column, ...] = (
            "time. Rows with the same row_id in different courses are one cross-listed meeting.",
            "text", "S27-BIO101-LEC", identifier=True),
     Column("userId", Group.ROW, Host(), "yes", "The host: their Zoom e-mail address or Zoom user id.",
-           "text", "m.okafor@example.edu", Need.ALWAYS, ("host", "hostemail", "hostid", "user"), identifier=True),
+           "text", "m.okafor@example.edu", Need.ALWAYS,
+           ("host", "hostemail", "hostid", "hostuserid", "user", "zoomhost", "zoomhostemail", "zoomuser", "zoomuserid",
+            "zoomemail", "instructoremail", "instructorzoomemail", "teacheremail"), identifier=True),
     Column("contextId", Group.ROW, Identifier(), "yes",
            "The LMS course's LTI context id (Canvas: GET /api/v1/courses/:id?include[]=lti_context_id).",
            "text; 40 hexadecimal characters in Canvas", "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1",
-           Need.ALWAYS, ("lticontextid",), identifier=True),
+           Need.ALWAYS, ("lticontextid", "ltiid"), identifier=True),
     Column("domain", Group.ROW, Domain(), "yes", "The host name of the LMS the course is in.",
            "host name, without https://", "canvas.example.edu", Need.ALWAYS, ("lmsdomain",), identifier=True),
     Column("courseId", Group.ROW, Identifier(), "no",
            "The LMS course id, the number in the course's web address (Canvas calendar and conversations need it).",
-           "text", "48213", aliases=("canvascourseid",), identifier=True),
+           "text", "48213", aliases=("canvascourseid", "lmscourseid"), identifier=True),
     Column("topic", Group.MEETING, Text(TOPIC_MAX_CHARS), "yes", "The meeting's title, as students see it.",
            f"text, at most {TOPIC_MAX_CHARS:,} characters", "BIO 101 Principles of Biology: Lecture",
-           Need.ALWAYS, ("meetingtopic",), rule=f"topic is at most {TOPIC_MAX_CHARS:,} characters."),
+           Need.ALWAYS, ("meetingtopic", "meetingname", "meetingtitle", "title"),
+           rule=f"topic is at most {TOPIC_MAX_CHARS:,} characters."),
     Column("days", Group.TIMETABLE, Days(), _TIMETABLE,
            "The days the class meets. With time, first_day, last_day and timezone, the importer builds the "
            "weekly recurring meeting.",
            "text: day names or letters, e.g. Mon Wed Fri, MWF, Tu Th, TTh", "Mon Wed Fri",
-           aliases=("meetingdays", "weekdays", "classdays")),
+           aliases=("meetingdays", "weekdays", "classdays", "coursedays", "daysofweek", "daysmet")),
     Column("time", Group.TIMETABLE, ClassTime(), _TIMETABLE,
            "When the class starts and ends, in the row's timezone; the end sets the duration.",
            "text: start-end, 24-hour or AM/PM, e.g. 10:00-10:50 or 2:30 PM - 3:45 PM", "10:00-10:50",
-           aliases=("classtime", "meetingtime", "times")),
+           aliases=("classtime", "classtimes", "meetingtime", "meetingtimes", "coursetime", "times")),
     Column("first_day", Group.TIMETABLE, Date(), _TIMETABLE,
            "The term's first day. The first class is the first of the days on or after it.",
-           "date yyyy-mm-dd", "2027-01-11", aliases=("firstclass", "termstart", "startdate"),
+           "date yyyy-mm-dd", "2027-01-11",
+           aliases=("firstclass", "firstdayofclasses", "termstart", "termstartdate", "startdate", "coursestartdate",
+                    "classesbegin"),
            rule="first_day is a date, yyyy-mm-dd, e.g. 2027-01-11."),
     Column("last_day", Group.TIMETABLE, Date(), _TIMETABLE,
            f"The term's last day; a class on it is included. Zoom allows at most {MAX_OCCURRENCES} classes in one "
            "meeting: split a longer term into two rows.",
-           "date yyyy-mm-dd", "2027-04-30", aliases=("lastclass", "termend", "enddate"),
+           "date yyyy-mm-dd", "2027-04-30",
+           aliases=("lastclass", "lastdayofclasses", "termend", "termenddate", "enddate", "courseenddate",
+                    "classesend"),
            rule="last_day is a date, yyyy-mm-dd, e.g. 2027-01-11."),
+    Column("timezone", Group.MEETING, Timezone(), "no (yes with days/time)",
+           "The timezone time or start_time is in; Zoom uses the host's account timezone when empty.",
+           "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York",
+           aliases=("timezoneid", "tz"), rule="Pick a timezone from the list, e.g. America/New_York or UTC."),
     Column("type", Group.MEETING, Choice((1, 2, 3, 8), TYPE_WORDS, _TYPES),
            "yes, unless days/time/first_day/last_day are filled",
            "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, 8 recurring with a fixed time. "
@@ -141,14 +158,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("start_time", Group.MEETING, DateTime(), "yes, for types 2 and 8 (not with days/time)",
            "When the (first) meeting starts, in the row's timezone.",
            "date and time yyyy-mm-dd hh:mm (an Excel date cell or text; 03/04/2027 is refused as ambiguous)",
-           "2027-01-11 09:00", Need.WITHOUT_TIMETABLE, ("start",)),
+           "2027-01-11 09:00", Need.WITHOUT_TIMETABLE, ("start", "startdatetime", "meetingstartdatetime")),
     Column("duration", Group.MEETING, Whole(1), "no", "Length in minutes; Zoom uses 60 when empty.",
-           "whole number greater than 0", "50", aliases=("durationminutes",),
+           "whole number greater than 0", "50",
+           aliases=("durationminutes", "meetingduration", "meetinglength", "length"),
            rule="duration is a whole number of minutes, greater than 0."),
-    Column("timezone", Group.MEETING, Timezone(), "no (yes with days/time)",
-           "The timezone time or start_time is in; Zoom uses the host's account timezone when empty.",
-           "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York",
-           aliases=("timezoneid", "tz"), rule="Pick a timezone from the list, e.g. America/New_York or UTC."),
     Column("agenda", Group.MEETING, Text(AGENDA_MAX_CHARS), "no", "The meeting's description.",
            f"text, at most {AGENDA_MAX_CHARS:,} characters", "Slides and readings are in the course's Modules.",
            rule=f"agenda is at most {AGENDA_MAX_CHARS:,} characters."),
@@ -206,7 +220,9 @@ COLUMNS: tuple[Column, ...] = (
     _result("import_status", "what happened to the row"),
     _result("meeting_id", "the Zoom meeting the row has", identifier=True),
     _result("error_code", "the problem's or the server's code"),
-    _result("error_message", "what went wrong and what to do next"),
+    _result("error_message", "what went wrong (empty when nothing did)"),
+    _result("next_step", "what to do now, in words (empty when nothing)"),
+    _result("warnings", "what is worth a look on a row that is otherwise fine"),
 )
 
 #: The table by canonical name.
@@ -251,31 +267,101 @@ def canonical_name(header: str) -> str | None:
     return _SPELLINGS.get(key) or _SETTINGS.get(key)  # "Waiting Room" alone is the setting
 
 
+#: How alike (0-100, rapidfuzz's ratio of the normalised texts) a header must be to a column's
+#: spellings to be named as its closest header. Only ever a suggestion: nothing is mapped by it.
+SUGGESTION_CUTOFF = 80
+
+
+def _closest(query: str, choices: Mapping[str, str], scorer: Any = fuzz.ratio) -> tuple[str, float] | None:
+    """The choice (a key of `choices`, matched on its value) most like `query`, with its score.
+    Whole texts are compared (`ratio`): "Course" is not close to "course time". A --map's header
+    may be a part of the sheet's (`WRatio`: "Zoom Host" for "Zoom Host User ID")."""
+    found = process.extractOne(normalise(query), choices, scorer=scorer, score_cutoff=SUGGESTION_CUTOFF)
+    return (found[2], found[1]) if found else None
+
+
+def closest_header(column: str, headers: tuple[str, ...]) -> str | None:
+    """The header most like any spelling of `column` (its name or an alias), if one is alike enough."""
+    choices = {header: normalise(header) for header in headers if header}
+    spellings = (column, *BY_NAME[column].aliases) if column in BY_NAME else (column,)
+    scored = [found for spelling in spellings if (found := _closest(spelling, choices))]
+    return max(scored, key=lambda found: found[1])[0] if scored else None
+
+
+def closest_column(text: str) -> str | None:
+    """The input column whose name is most like `text` (for a --map that names no known column)."""
+    found = _closest(text, {column.name: normalise(column.name) for column in INPUT_COLUMNS})
+    return found[0] if found else None
+
+
+def headers_key(headers: tuple[str, ...]) -> str:
+    """What identifies a sheet's layout for a remembered --map: its headers, in order, without
+    result columns (so a result sheet has its input's key)."""
+    kept = [header for header in headers if canonical_name(header) not in RESULT_COLUMNS]
+    return hashlib.sha256(json.dumps(kept, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _map_option(header: str, column: str) -> str:
+    return f'--map "{header}={column}"'
+
+
+def _resolve_given(headers: tuple[str, ...], given: Mapping[str, str]) -> dict[str, int]:
+    """Where each column named by a --map sits: canonical name -> position. InputError for a
+    header the sheet does not have, or a column the importer does not know."""
+    index: dict[str, int] = {}
+    by_text = {header.casefold(): position for position, header in enumerate(headers) if header}
+    by_key = {normalise(header): position for position, header in enumerate(headers) if header}
+    for header, column in given.items():
+        position = by_text.get(header.strip().casefold(), by_key.get(normalise(header)))
+        if position is None:
+            near = _closest(header, {h: normalise(h) for h in headers if h}, fuzz.WRatio)
+            hint = f"; did you mean {_map_option(near[0], column)}?" if near else ""
+            found = ", ".join(h for h in headers if h) or "none"
+            raise InputError(f"{_map_option(header, column)}: the sheet has no header '{header}' "
+                             f"(headers found: {found}){hint}")
+        name = BY_NAME[column].name if column in BY_NAME else canonical_name(column)
+        if name is None or name in RESULT_COLUMNS:
+            near_column = closest_column(column)
+            hint = f"; did you mean {_map_option(header, near_column)}?" if near_column else ""
+            raise InputError(f"{_map_option(header, column)}: '{column}' is not a column the importer reads{hint} "
+                             "(the columns are listed by `importer template` and in the README)")
+        if name in index:
+            raise InputError(f"--map names two headers for {name}: '{headers[index[name]]}' and '{headers[position]}'")
+        index[name] = position
+    return index
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """Where each known column sits in one sheet's rows."""
 
     headers: tuple[str, ...]
     index: dict[str, int]  # canonical name -> column index
+    #: The headers read through a --map (header -> column), given now or remembered.
+    mapped: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, headers: tuple[str, ...], path: str = "") -> ColumnMap:
-        index: dict[str, int] = {}
+    def build(cls, headers: tuple[str, ...], path: str = "", given: Mapping[str, str] | None = None) -> ColumnMap:
+        """The sheet's columns: those a --map names (`given`: header -> column), then every other
+        header that is a column's name or alias. InputError for two headers meaning one column, or
+        a required column missing (naming, for each, the closest header and the --map to use)."""
+        index = _resolve_given(headers, given or {})
+        mapped = {headers[position]: name for name, position in index.items()}
         for position, header in enumerate(headers):
+            if position in index.values():
+                continue
             name = canonical_name(header) if header else None
             if name is None:
                 continue
             if name in index:
-                raise InputError(
-                    f"{path}: columns '{headers[index[name]]}' and '{header}' both mean {name}; delete or rename one")
+                how = " (by --map)" if headers[index[name]] in mapped else ""
+                raise InputError(f"{path}: columns '{headers[index[name]]}'{how} and '{header}' both mean {name}; "
+                                 "delete or rename one")
             index[name] = position
-        timetable = all(name in index for name in TIMETABLE_FIELDS)
-        missing = [name for name in (REQUIRED_WITH_TIMETABLE if timetable else REQUIRED) if name not in index]
+        missing = _missing(index)
         if missing:
-            found = ", ".join(h for h in headers if h) or "none"
-            raise InputError(f"{path}: missing required column(s) {', '.join(missing)} "
-                             f"(headers found: {found}); start from `importer template`")
-        return cls(headers=headers, index=index)
+            raise InputError(_missing_message(path, headers, index, missing))
+        return cls(headers=headers, index=index, mapped=mapped)
 
     def header(self, name: str) -> str:
         """The header as the coordinator wrote it (for messages)."""
@@ -291,6 +377,27 @@ class ColumnMap:
     def text_positions(self) -> frozenset[int]:
         """The columns holding identifiers."""
         return frozenset(self.index[name] for name in IDENTIFIERS if name in self.index)
+
+
+def _missing(index: dict[str, int]) -> list[str]:
+    """The required columns a sheet lacks. A sheet with some of the timetable columns is written
+    the timetable way: it lacks the rest of them, not type and start_time."""
+    timetable = [name for name in TIMETABLE_FIELDS if name in index]
+    needed = REQUIRED_WITH_TIMETABLE + TIMETABLE_FIELDS if timetable else REQUIRED
+    return [name for name in needed if name not in index]
+
+
+def _missing_message(path: str, headers: tuple[str, ...], index: dict[str, int], missing: list[str]) -> str:
+    """One line: the missing columns, then for each the sheet's closest unused header and the --map to use."""
+    unused = tuple(header for position, header in enumerate(headers) if header and position not in index.values())
+    found = ", ".join(h for h in headers if h) or "none"
+    line = f"{path}: missing required column(s) {', '.join(missing)} (headers found: {found})"
+    closest = {name: closest_header(name, unused) for name in missing}
+    if not any(closest.values()):
+        return f"{line}; no header is close to them: add them, or start from `importer template`"
+    hints = [f"{name}: closest header '{near}', use {_map_option(near, name)}" if near
+             else f"{name}: no header is close, add the column" for name, near in closest.items()]
+    return f"{line}. {'; '.join(hints)}"
 
 
 def markdown_table() -> str:

@@ -138,6 +138,9 @@ def print_summary(console: Console, report: Report, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
         return
+    if report.mapped:
+        console.print("Columns read through --map: " + ", ".join(
+            f"'{header}' = {column}" for header, column in report.mapped.items()), highlight=False, markup=False)
     table = Table(title=f"{len(report.results)} row(s)", show_edge=False)
     table.add_column("status")
     table.add_column("rows", justify="right")
@@ -145,6 +148,9 @@ def print_summary(console: Console, report: Report, as_json: bool) -> None:
     for status, count in report.ordered_counts():
         table.add_row(f"[{STYLE[STATUSES[status].colour]}]{status}[/]", str(count), STATUSES[status].next_step)
     console.print(table)
+    if report.done_with_warnings:
+        console.print(f"{report.done_with_warnings} of the {report.done_rows} done row(s) carry warnings: "
+                      "see the warnings column")
     needing = report.needs_action
     if needing:
         console.print(f"\n{len(needing)} row(s) need action:")

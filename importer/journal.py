@@ -10,6 +10,7 @@ died mid-request, so it becomes `unknown`, never silently re-sent.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -52,6 +53,11 @@ CREATE TABLE IF NOT EXISTS associations (
     error_message TEXT,
     updated_at REAL NOT NULL,
     PRIMARY KEY (scope, meeting_id, context_id, domain)
+);
+CREATE TABLE IF NOT EXISTS header_maps (     -- a --map, remembered for sheets with the same headers
+    headers_key TEXT PRIMARY KEY,            -- columns.headers_key: not scoped, a layout is no server's
+    mapping TEXT NOT NULL,                   -- JSON object: header -> column
+    updated_at REAL NOT NULL
 );
 """
 
@@ -183,6 +189,24 @@ class Journal:
         except ValueError:
             raise JournalError(f"journal {self.path} holds {word!r}, which this version of the importer does not "
                                "know (was it written by a newer one?); pass --journal PATH to use another") from None
+
+    # --- remembered --map ------------------------------------------------------------------
+
+    def header_map(self, headers_key: str) -> dict[str, str]:
+        """The --map remembered for sheets with these headers (empty when none is)."""
+        rows = self._read("SELECT mapping FROM header_maps WHERE headers_key=?", (headers_key,))
+        if not rows:
+            return {}
+        try:
+            mapping = json.loads(rows[0][0])
+        except ValueError:
+            raise JournalError(f"journal {self.path} holds an unreadable --map; give --map again") from None
+        return {str(header): str(column) for header, column in mapping.items()}
+
+    def remember_header_map(self, headers_key: str, mapping: dict[str, str]) -> None:
+        self._write("INSERT INTO header_maps (headers_key, mapping, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(headers_key) DO UPDATE SET mapping=excluded.mapping, updated_at=excluded.updated_at",
+                    (headers_key, json.dumps(mapping, ensure_ascii=False), time.time()))
 
     # --- meetings -------------------------------------------------------------------------
 

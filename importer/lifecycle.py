@@ -127,7 +127,7 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
     steps: list[Step] = []
     groups: dict[str, list[Step]] = {}
     for index, check in enumerate(checks):
-        notes = tuple(f"warning: {p.describe()}" for p in check.warnings)
+        notes = tuple(p.describe() for p in check.warnings)
         if check.request is None:
             steps.append(Step(index, check, Action.SETTLED, outcome=invalid_outcome(check.problems), notes=notes))
             continue
@@ -243,7 +243,7 @@ def _still_lost(step: Step, group: _Group) -> None:
     if group.entry is not None and group.journal_says(MeetingState.UNKNOWN):
         reason, code = group.entry.error_message, group.entry.error_code
     elif prior.status == Status.UNKNOWN:
-        reason, code = prior.error_message, prior.error_code
+        reason, code = prior.message, prior.error_code
     else:
         assert group.lost is not None
         reason, code = f"the same meeting as row {group.lost.row_number}, whose answer was lost", None
@@ -307,8 +307,8 @@ def plan_links_only(plan: Plan) -> None:
             continue
         prior = step.check.prior
         if prior.status in set(Status) and prior.status != Status.NOT_SENT:
-            _settle(step, Outcome(Status(prior.status), prior.meeting_id, prior.error_code,
-                                  *split_step(prior.error_message)))
+            _settle(step, Outcome(Status(prior.status), prior.meeting_id, prior.error_code, prior.message,
+                                  prior.next_step))
         else:
             _settle(step, Outcome(Status.NOT_SENT, None, None,
                                   "no meeting_id: `importer reassociate` only links existing meetings; "
@@ -373,9 +373,7 @@ def daily_limit_until(retry_after: float) -> str:
 def unrecorded_outcome(outcome: Outcome, error: Exception) -> Outcome:
     """An answer the journal could not record: the result sheet is then its only record."""
     note = f"the journal could not record this answer ({error}): keep this result sheet"
-    text = f"{outcome.error_message}; {note}" if outcome.error_message else note
-    message, step = split_step(text)
-    return replace(outcome, message=message, next_step=step)
+    return replace(outcome, message=f"{outcome.message}; {note}" if outcome.message else note)
 
 
 def journal_state(outcome: Outcome) -> MeetingState:
@@ -405,8 +403,9 @@ def settle_followers(plan: Plan) -> None:
                 f"shares its meeting with row {row}, created without a meeting id: it could not be linked here",
                 f"find the meeting in Zoom, put its id in row {row}'s meeting_id, then run again")
         else:
-            text = f"shares its meeting with row {row}, which ended {leader.status}: {leader.error_message or ''}"
-            step.outcome = Outcome(leader.status, None, leader.error_code, *split_step(text.rstrip(": ")))
+            text = f"shares its meeting with row {row}, which ended {leader.status}"
+            step.outcome = Outcome(leader.status, None, leader.error_code,
+                                   f"{text}: {leader.message}" if leader.message else text, leader.next_step)
 
 
 @dataclass(frozen=True, slots=True)

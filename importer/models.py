@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .statuses import Status, with_step
+from .statuses import STATUSES, Status, with_step
 
 #: A cell as the reader hands it on: text, a number, a bool, a datetime/date/time, or None.
 Cell = Any
 
-#: The result columns appended to every output sheet (and recognised on input).
-RESULT_COLUMNS = ("import_status", "meeting_id", "error_code", "error_message")
+#: The result columns appended to every output sheet (and recognised on input). Older result
+#: sheets have only the first four, and their error_message holds "message -> next step".
+RESULT_COLUMNS = ("import_status", "meeting_id", "error_code", "error_message", "next_step", "warnings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,8 @@ class PriorResult:
     status: str | None = None
     meeting_id: str | None = None
     error_code: str | None = None
-    error_message: str | None = None
+    message: str | None = None  # error_message
+    next_step: str | None = None  # next_step (an older sheet's is split off its error_message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,8 @@ class Outcome:
     next_step: str | None = None
 
     @property
-    def error_message(self) -> str | None:
-        """The result sheet's error_message: the message, then " -> " and the next step."""
+    def stored_text(self) -> str | None:
+        """The message and its next step as one text, as the journal keeps them ("message -> step")."""
         return with_step(self.message, self.next_step)
 
 
@@ -145,7 +147,18 @@ class RowResult:
 
     @property
     def error_message(self) -> str | None:
-        """The outcome's error_message and the row's notes, joined with '; '."""
-        if not self.notes:
-            return self.outcome.error_message or None
-        return "; ".join(part for part in (self.outcome.error_message, *self.notes) if part) or None
+        """The result sheet's error_message: what happened, without the next step."""
+        return self.outcome.message or None
+
+    @property
+    def next_step(self) -> str | None:
+        """The result sheet's next_step: the row's own, else its status's when it needs action."""
+        if self.outcome.next_step:
+            return self.outcome.next_step
+        info = STATUSES[Status(self.outcome.status)]
+        return info.next_step if info.needs_action else None
+
+    @property
+    def warnings(self) -> str | None:
+        """The result sheet's warnings: the row's notes, joined with '; '."""
+        return "; ".join(self.notes) or None

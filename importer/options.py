@@ -4,7 +4,7 @@ and when to stop."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,9 @@ from .statuses import Status
 class ReadOptions:
     sheet: str | None = None  # the worksheet to read (.xlsx); the first by default
     date_order: DateOrder | None = None  # how to read 03/04/2027
+    #: --map: header -> column, for headers the importer does not know by name. Remembered in the
+    #: journal for sheets with the same headers, when the call has a journal.
+    columns: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

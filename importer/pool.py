@@ -230,7 +230,7 @@ class CreatePool:
                 outcome = lost_outcome("internal-error", f"{type(exc).__name__}: {exc}")
                 with suppress(JournalError):
                     self.journal.record_meeting(job.row_key, MeetingState.UNKNOWN, None, outcome.error_code,
-                                                outcome.error_message)
+                                                outcome.stored_text)
             outcomes[job.index] = outcome
             self.on_outcome(job, outcome)
 
@@ -265,7 +265,7 @@ class CreatePool:
         try:
             with self.journal.transaction():
                 self.journal.record_meeting(job.row_key, journal_state(outcome), outcome.meeting_id,
-                                            outcome.error_code, outcome.error_message)
+                                            outcome.error_code, outcome.stored_text)
                 if outcome.status is Status.CREATED and outcome.meeting_id:
                     course = job.request.course
                     self.journal.record_association(outcome.meeting_id, course.context_id, course.domain,

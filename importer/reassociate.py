@@ -72,6 +72,6 @@ class Reassociator:
         course = link.course
         state = LinkState.ASSOCIATED if outcome.status is Status.ASSOCIATED else LinkState.NOT_ASSOCIATED
         self.journal.record_association(link.meeting_id, course.context_id, course.domain, course.course_id,
-                                        state, outcome.error_code, outcome.error_message)
+                                        state, outcome.error_code, outcome.stored_text)
         outcomes[link.index] = outcome
         self.on_outcome(link, outcome)

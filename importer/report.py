@@ -27,10 +27,12 @@ class Report:
     headers: tuple[str, ...]  # the result sheet's input columns (old result columns left out)
     results: list[RowResult]
     done: frozenset[Status] = DONE_STATUSES
-    topic_column: int | None = None  # where `topic` is among `headers`, for the terminal
+    topic_column: int | None = None  # where `topic` is among `headers`
+    row_id_column: int | None = None  # where `row_id` is among `headers`
     problems: list[Problem] = field(default_factory=list)  # every cell problem and warning, in row order
     notices: list[str] = field(default_factory=list)  # sheet-wide warnings (a host over its daily quota)
     interrupted: bool = False
+    mapped: dict[str, str] = field(default_factory=dict)  # headers read through a --map: header -> column
 
     @cached_property
     def counts(self) -> Counter[Status]:
@@ -46,6 +48,15 @@ class Report:
         return [result for result in self.results if result.outcome.status in NEEDS_ACTION]
 
     @property
+    def done_rows(self) -> int:
+        return sum(count for status, count in self.counts.items() if status in self.done)
+
+    @property
+    def done_with_warnings(self) -> int:
+        """Rows that ended done (or valid) but carry a warning worth a look."""
+        return sum(1 for result in self.results if result.notes and result.outcome.status in self.done)
+
+    @property
     def exit_code(self) -> int:
         """0 when every row ended done, 1 when any did not, 130 after Ctrl-C."""
         if self.interrupted:
@@ -55,16 +66,22 @@ class Report:
     def topic(self, result: RowResult) -> Cell:
         return result.cells[self.topic_column] if self.topic_column is not None else ""
 
+    def row_id(self, result: RowResult) -> Cell:
+        return result.cells[self.row_id_column] if self.row_id_column is not None else None
+
     def as_json(self) -> dict[str, Any]:
         """The report as `--json` prints it."""
         return {
             "output": str(self.output),
             "rows": len(self.results),
             "counts": {str(status): count for status, count in self.ordered_counts()},
+            "done_with_warnings": self.done_with_warnings,
+            "mapped": self.mapped,
             "needs_action": [
                 {"row": result.row_number, "status": str(result.outcome.status),
                  "meeting_id": result.outcome.meeting_id, "error_code": result.outcome.error_code,
-                 "error_message": result.outcome.error_message}
+                 "error_message": result.error_message, "next_step": result.next_step,
+                 "warnings": result.warnings}
                 for result in self.needs_action],
             "interrupted": self.interrupted,
             "exit_code": self.exit_code,

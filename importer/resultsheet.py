@@ -27,6 +27,7 @@ import numbers
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -43,11 +44,11 @@ from .models import RESULT_COLUMNS, Cell, RowResult
 from .report import Report
 from .statuses import STATUSES, Colour, Status
 
+#: The result columns that hold sentences (wrapped) rather than words.
+_PROSE_COLUMNS = frozenset({"error_message", "next_step", "warnings"})
+
 RESULTS_SHEET = "Results"
 SUMMARY_SHEET = "Summary"
-
-#: How many rows needing action the Summary sheet lists before saying "and N more".
-ACTION_LIST_LIMIT = 200
 
 # Excel's limits: past these XlsxWriter silently drops cells, which would lose results.
 _XLSX_MAX_COLS = 16_384
@@ -58,14 +59,31 @@ _XLSX_MAX_NUMBER = 1e308
 # Excel's limit on the text of one cell, in UTF-16 code units.
 _XLSX_MAX_TEXT = 32_767
 
+# Each status's colour, and a symbol shown before its word (a number format: the cell's value
+# stays the bare status), so that colour is never the only signal.
 _COLOURS: dict[Colour, dict[str, str]] = {
-    "green": {"bg_color": "#C6EFCE", "font_color": "#006100"},
-    "amber": {"bg_color": "#FFEB9C", "font_color": "#7A4700"},
-    "red": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+    "green": {"bg_color": "#C6EFCE", "font_color": "#006100", "num_format": '"\u2713 "@'},
+    "amber": {"bg_color": "#FFEB9C", "font_color": "#7A4700", "num_format": '"! "@'},
+    "red": {"bg_color": "#FFC7CE", "font_color": "#9C0006", "num_format": '"\u2717 "@'},
 }
 
-# Result columns get a sensible minimum width; input columns use their header's length.
-_MIN_WIDTHS = {"import_status": 14, "meeting_id": 14, "error_code": 12, "error_message": 50}
+# Column widths, in Excel's characters: each column as wide as its longest value or header, plus a
+# margin, up to a cap; text longer than the cap wraps. Identifiers are never wrapped (a 40-character
+# contextId fits). The symbol and margin of a status need 4 more.
+_WIDTH_MIN = 8
+_WIDTH_MARGIN = 2
+_WIDTH_CAP = 50
+_IDENTIFIER_CAP = 44
+_STATUS_EXTRA = 4
+# A wrapped line's height in points (Calibri 11), and the most lines a row grows to (Excel's row
+# height limit is 409 points; a longer text is still all in the cell).
+_LINE_HEIGHT = 15.0
+_MAX_LINES = 12
+# The widest the frozen columns (through row_id and topic) may be, in characters, before the others
+# among them fold away: a laptop screen shows about 180, and the results must stay in view beside them.
+_FROZEN_BUDGET = 90
+# The width a date, date-time or time cell needs (its number format's text).
+_DATE_WIDTHS = {"datetime": 16, "date": 10, "time": 5}
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -217,6 +235,13 @@ def _csv_cell(value: Cell) -> str:
     return csv_safe(cell_text(value))
 
 
+def _result_cells(result: RowResult) -> tuple[str, str | None, str | None, str | None, str | None, str | None]:
+    """The six result columns of a row, in `RESULT_COLUMNS` order."""
+    outcome = result.outcome
+    return (Status(outcome.status).value, outcome.meeting_id, outcome.error_code, result.error_message,
+            result.next_step, result.warnings)
+
+
 def _write_csv(path: Path, report: Report) -> None:
     """UTF-8 with BOM (so Excel detects the encoding), csv.writer's default dialect (CRLF)."""
     width = len(report.headers)
@@ -225,11 +250,8 @@ def _write_csv(path: Path, report: Report) -> None:
         writer.writerow([_csv_cell(header) for header in (*report.headers, *RESULT_COLUMNS)])
         for result in report.results:
             cells = _input_cells(result, width)
-            outcome = result.outcome
-            writer.writerow([
-                *map(_csv_cell, cells), *[""] * (width - len(cells)), Status(outcome.status).value,
-                _csv_cell(outcome.meeting_id), _csv_cell(outcome.error_code), _csv_cell(result.error_message),
-            ])
+            writer.writerow([*map(_csv_cell, cells), *[""] * (width - len(cells)),
+                             *map(_csv_cell, _result_cells(result))])
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -242,7 +264,12 @@ class _Formats:
     """The workbook's cell formats (XlsxWriter's Format objects belong to one workbook)."""
 
     bold: Any
-    text: Any
+    header: Any
+    title: Any
+    text: Any  # identifiers: text, never wrapped
+    wrap: Any  # everything else that is text: wrapped at the column's width
+    bold_number: Any
+    number: Any  # the Summary's numbers: left, at the top, beside the text they count
     datetime: Any
     date: Any
     time: Any
@@ -250,19 +277,58 @@ class _Formats:
 
     @classmethod
     def create(cls, workbook: Any) -> _Formats:
-        colours = {colour: workbook.add_format(dict(spec)) for colour, spec in _COLOURS.items()}
+        top = {"valign": "top"}
+        colours = {colour: workbook.add_format({**spec, **top}) for colour, spec in _COLOURS.items()}
         return cls(
             bold=workbook.add_format({"bold": True}),
-            text=workbook.add_format({"num_format": "@"}),
-            datetime=workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-            date=workbook.add_format({"num_format": "yyyy-mm-dd"}),
-            time=workbook.add_format({"num_format": "hh:mm"}),
+            header=workbook.add_format({"bold": True, "text_wrap": True, **top}),
+            title=workbook.add_format({"bold": True, "font_size": 14}),
+            text=workbook.add_format({"num_format": "@", **top}),
+            wrap=workbook.add_format({"text_wrap": True, **top}),
+            number=workbook.add_format({"align": "left", **top}),
+            bold_number=workbook.add_format({"align": "left", "bold": True}),
+            datetime=workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", **top}),
+            date=workbook.add_format({"num_format": "yyyy-mm-dd", **top}),
+            time=workbook.add_format({"num_format": "hh:mm", **top}),
             status={status: colours[info.colour] for status, info in STATUSES.items()},
         )
 
 
+def _print_setup(sheet: Any, header_rows: int = 1) -> None:
+    """Landscape, one page wide (as many pages down as it takes), the header on every page."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    if header_rows:
+        sheet.repeat_rows(0, header_rows - 1)
+
+
+def _frozen_columns(report: Report) -> tuple[int, frozenset[int]]:
+    """How many columns stay in view when scrolling right (through row_id and topic), and the
+    columns among them that fold away (see `_FROZEN_BUDGET`)."""
+    identifying = {column for column in (report.row_id_column, report.topic_column) if column is not None}
+    frozen = max(identifying) + 1 if identifying else 0
+    return frozen, frozenset(range(frozen)) - identifying
+
+
+def _set_widths(sheet: Any, widths: list[int], text_flags: list[bool], frozen: int, folding: frozenset[int],
+                formats: _Formats) -> None:
+    """Each column as wide as its content up to a cap. When the frozen columns would be wider than
+    `_FROZEN_BUDGET`, the frozen ones that are not row_id or topic fold away (collapsed to one "+",
+    their widths kept for when they are shown), so scrolling right still shows the results."""
+    sized = [max(_WIDTH_MIN, min(longest + _WIDTH_MARGIN, _IDENTIFIER_CAP if text_flags[col] else _WIDTH_CAP))
+             for col, longest in enumerate(widths)]
+    fold = sum(sized[:frozen]) > _FROZEN_BUDGET and bool(folding)
+    for col, column_width in enumerate(sized):
+        options = {"level": 1, "hidden": True} if fold and col in folding else {}
+        sheet.set_column(col, col, column_width, formats.text if text_flags[col] else None, options)
+    if fold:
+        after = max(folding) + 1  # the column after the group carries its "+"
+        sheet.set_column(after, after, sized[after], formats.text if text_flags[after] else None, {"collapsed": True})
+
+
 def _write_xlsx(path: Path, report: Report, text_columns: frozenset[int]) -> None:
-    """The Results sheet (header, rows, widths, frozen pane, filter), then Summary."""
+    """The Results sheet (header, rows, sized columns, frozen panes, filter, print set-up), then
+    Summary, which the workbook opens on."""
     width = len(report.headers)
     headers = (*report.headers, *RESULT_COLUMNS)
     # XlsxWriter keeps each sheet's rows in a temp file until close(): a private directory
@@ -282,15 +348,20 @@ def _write_xlsx(path: Path, report: Report, text_columns: frozenset[int]) -> Non
             sheet = workbook.add_worksheet(RESULTS_SHEET)
             text_flags = [col in text_columns for col in range(width)]
             text_flags += [header == "meeting_id" for header in RESULT_COLUMNS]
+            widths = [len(cell_text(header)) for header in headers]
             for col, header in enumerate(headers):
-                column_width = min(max(len(header), _MIN_WIDTHS.get(header, 10), 10), 50)
-                sheet.set_column(col, col, column_width, formats.text if text_flags[col] else None)
-                _write_text(sheet, 0, col, cell_text(header), formats.bold)
-            sheet.freeze_panes(1, 0)
-            sheet.autofilter(0, 0, len(report.results), len(headers) - 1)
+                _write_text(sheet, 0, col, cell_text(header), formats.header)
             for row, result in enumerate(report.results, start=1):
-                _write_row(sheet, row, result, width, text_flags, formats)
-            _write_summary(workbook.add_worksheet(SUMMARY_SHEET), formats, report)
+                _write_row(sheet, row, result, width, text_flags, formats, widths)
+            widths[width] += _STATUS_EXTRA
+            frozen, folding = _frozen_columns(report)
+            _set_widths(sheet, widths, text_flags, frozen, folding, formats)
+            sheet.freeze_panes(1, frozen)
+            sheet.autofilter(0, 0, len(report.results), len(headers) - 1)
+            _print_setup(sheet)
+            summary = workbook.add_worksheet(SUMMARY_SHEET)
+            _write_summary(summary, formats, report)
+            summary.activate()
         except BaseException:
             _abandon(workbook)
             raise
@@ -306,49 +377,97 @@ def _abandon(workbook: Any) -> None:
         workbook.close()
 
 
+def _line_widths(text: str) -> list[int]:
+    """The width of each of a text's lines, in characters; an East Asian wide character counts two."""
+    lines = text.split("\n") if "\n" in text else [text]
+    if text.isascii():
+        return [len(line) for line in lines]
+    return [sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in lines]
+
+
+def _measure(text: str, column_width: int = _WIDTH_CAP) -> tuple[int, int]:
+    """(the width of the text's longest line, the lines it takes wrapped in a column of this width).
+    A text wraps only in a column at its cap, so the cap is the width for the Results sheet."""
+    room = column_width - _WIDTH_MARGIN
+    if len(text) <= room and "\n" not in text and text.isascii():  # the common case, measured at once
+        return len(text), 1
+    widths = _line_widths(text)
+    return max(widths), sum(max(1, -(-width // room)) for width in widths)
+
+
+def _row_height(lines: int) -> float:
+    """The height of a row whose longest wrapped text takes `lines` lines. Set explicitly: neither
+    Excel nor LibreOffice grows a row to its wrapped text when opening a written workbook."""
+    return _LINE_HEIGHT * min(lines, _MAX_LINES)
+
+
 def _write_row(sheet: Any, row: int, result: RowResult, width: int, text_flags: list[bool],
-               formats: _Formats) -> None:
-    """One result row: its input cells, then the result columns."""
+               formats: _Formats, widths: list[int]) -> None:
+    """One result row: its input cells, then the result columns; `widths` grows to fit them, and
+    the row is as high as its longest wrapped text."""
+    lines = 1
     for col, value in enumerate(_input_cells(result, width)):
         if value is None:
             continue
         if text_flags[col]:
-            _write_text(sheet, row, col, cell_text(value), formats.text)
+            text = cell_text(value)
+            _write_text(sheet, row, col, text, formats.text)
+            shown = _measure(text)[0]
         else:
-            _write_value(sheet, row, col, value, formats)
-    outcome = result.outcome
-    status = Status(outcome.status)
-    sheet.write_string(row, width, status.value, formats.status[status])
-    if outcome.meeting_id is not None:
-        _write_text(sheet, row, width + 1, cell_text(outcome.meeting_id), formats.text)
-    if outcome.error_code is not None:
-        _write_text(sheet, row, width + 2, cell_text(outcome.error_code))
-    message = result.error_message
-    if message is not None:
-        _write_text(sheet, row, width + 3, _clean_text(message))
+            written = _write_value(sheet, row, col, value, formats)
+            if isinstance(written, str):
+                shown, taken = _measure(written)
+                lines = max(lines, taken)
+            else:
+                shown = written
+        if shown > widths[col]:
+            widths[col] = shown
+    for col, value in enumerate(_result_cells(result), start=width):
+        if value is None:
+            continue
+        text = _clean_text(value)
+        if col == width:
+            sheet.write_string(row, col, text, formats.status[Status(value)])
+        else:
+            _write_text(sheet, row, col, text, formats.text if text_flags[col] else formats.wrap)
+        shown, taken = _measure(text)
+        if not text_flags[col]:
+            lines = max(lines, taken)
+        if shown > widths[col]:
+            widths[col] = shown
+    if lines > 1:
+        sheet.set_row(row, _row_height(lines))
 
 
-def _write_value(sheet: Any, row: int, col: int, value: Cell, formats: _Formats) -> None:
-    """An input cell as Excel's cell of its type; as text when Excel cannot hold it exactly."""
+def _write_value(sheet: Any, row: int, col: int, value: Cell, formats: _Formats) -> str | int:
+    """An input cell as Excel's cell of its type; as (wrapped) text when Excel cannot hold it
+    exactly. Returns the text written, or the characters a number or date shows."""
     if isinstance(value, str):
-        _write_text(sheet, row, col, _clean_text(value))
-    elif isinstance(value, bool):
+        text = _clean_text(value)
+        _write_text(sheet, row, col, text, formats.wrap)
+        return text
+    if isinstance(value, bool):
         sheet.write_boolean(row, col, value)
-    elif isinstance(value, (int, numbers.Integral)):
+        return 5
+    if isinstance(value, (int, numbers.Integral)):
         if -_XLSX_MAX_EXACT_INT < int(value) < _XLSX_MAX_EXACT_INT:
             sheet.write_number(row, col, int(value))
-        else:
-            _write_text(sheet, row, col, cell_text(value))
+            return len(str(int(value)))
     elif isinstance(value, (float, numbers.Real)) and abs(float(value)) < _XLSX_MAX_NUMBER:  # not NaN
         sheet.write_number(row, col, float(value))
+        return len(cell_text(value))
     elif isinstance(value, datetime) and value.tzinfo is None and value.year >= 1900:
         sheet.write_datetime(row, col, value, formats.datetime)
+        return _DATE_WIDTHS["datetime"]
     elif isinstance(value, date) and not isinstance(value, datetime) and value.year >= 1900:
         sheet.write_datetime(row, col, value, formats.date)
+        return _DATE_WIDTHS["date"]
     elif isinstance(value, time) and value.tzinfo is None:
         sheet.write_datetime(row, col, value, formats.time)
-    else:
-        _write_text(sheet, row, col, cell_text(value))
+        return _DATE_WIDTHS["time"]
+    text = cell_text(value)
+    _write_text(sheet, row, col, text, formats.wrap)
+    return text
 
 
 def _write_text(sheet: Any, row: int, col: int, text: str, cell_format: Any = None) -> None:
@@ -369,36 +488,63 @@ def _write_text(sheet: Any, row: int, col: int, text: str, cell_format: Any = No
     sheet.write_rich_string(row, col, *parts)
 
 
+#: The Summary's columns: the counts use the first three, the rows that need action all six.
+_SUMMARY_COLUMNS = (("Input row", 18), ("row_id", 22), ("topic", 40), ("import_status", 18), ("next_step", 60),
+                    ("error_message", 60))
+
+
 def _write_summary(sheet: Any, formats: _Formats, report: Report) -> None:
-    """Counts per status with the next step, a total, then the rows that need action."""
-    sheet.set_column(0, 0, 16)
-    sheet.set_column(1, 1, 16)
-    sheet.set_column(2, 2, 80)
+    """Counts per status with the next step, a total, the rows done with warnings; then every row
+    that needs action, with its row number, row_id, topic, status, next step and message."""
+    for col, (_, column_width) in enumerate(_SUMMARY_COLUMNS):
+        sheet.set_column(col, col, column_width, formats.wrap if col in (2, 4, 5) else None)
+    last = len(_SUMMARY_COLUMNS) - 1
+    sheet.write_string(0, 0, f"{len(report.results)} row(s): {report.output.name}", formats.title)
     for col, title in enumerate(("Status", "Rows", "What to do next")):
-        sheet.write_string(0, col, title, formats.bold)
-    row = 1
+        sheet.write_string(2, col, title, formats.bold)
+    row = 3
     for status, count in report.ordered_counts():
         sheet.write_string(row, 0, status.value, formats.status[status])
-        sheet.write_number(row, 1, count)
-        sheet.write_string(row, 2, STATUSES[status].next_step)
+        sheet.write_number(row, 1, count, formats.number)
+        sheet.merge_range(row, 2, row, last, STATUSES[status].next_step)
         row += 1
     sheet.write_string(row, 0, "total", formats.bold)
-    sheet.write_number(row, 1, len(report.results), formats.bold)
+    sheet.write_number(row, 1, len(report.results), formats.bold_number)
+    row += 1
+    done = "/".join(status.value for status in sorted(report.done, key=list(Status).index))
+    sheet.write_string(row, 0, "with warnings")
+    sheet.write_number(row, 1, report.done_with_warnings, formats.number)
+    sheet.merge_range(row, 2, row, last, f"rows {done} that carry a warning worth a look: "
+                                        f"filter the warnings column on the {RESULTS_SHEET} sheet")
+    for notice in report.notices:
+        row += 1
+        sheet.merge_range(row, 0, row, last, f"warning: {notice}")
     row += 2
     needs_action = report.needs_action
     if not needs_action:
         sheet.write_string(row, 0, "No rows need action.", formats.bold)
+        _print_setup(sheet, header_rows=0)
         return
-    sheet.write_string(row, 0, "Rows that need action", formats.bold)
-    for col, title in enumerate(("Input row", "Status", "error_message")):
-        sheet.write_string(row + 1, col, title, formats.bold)
+    sheet.write_string(row, 0, f"Rows that need action ({len(needs_action)})", formats.bold)
     row += 1
-    for result in needs_action[:ACTION_LIST_LIMIT]:
+    for col, (title, _) in enumerate(_SUMMARY_COLUMNS):
+        sheet.write_string(row, col, title, formats.header)
+    table_header = row
+    for result in needs_action:
         row += 1
         status = Status(result.outcome.status)
-        sheet.write_number(row, 0, result.row_number)
-        sheet.write_string(row, 1, status.value, formats.status[status])
-        _write_text(sheet, row, 2, _clean_text(result.error_message or ""))
-    if len(needs_action) > ACTION_LIST_LIMIT:
-        sheet.write_string(row + 1, 0, f"... and {len(needs_action) - ACTION_LIST_LIMIT} more: "
-                                       f"filter import_status on the {RESULTS_SHEET} sheet")
+        sheet.write_number(row, 0, result.row_number, formats.number)
+        for col, value in ((1, report.row_id(result)), (2, report.topic(result))):
+            if value is not None and value != "":
+                _write_text(sheet, row, col, cell_text(value), formats.wrap)
+        sheet.write_string(row, 3, status.value, formats.status[status])
+        for col, text in ((4, result.next_step), (5, result.error_message)):
+            if text:
+                _write_text(sheet, row, col, _clean_text(text), formats.wrap)
+        lines = max(_measure(cell_text(value), _SUMMARY_COLUMNS[col][1])[1] for col, value in
+                    ((1, report.row_id(result)), (2, report.topic(result)), (4, result.next_step),
+                     (5, result.error_message)))
+        if lines > 1:
+            sheet.set_row(row, _row_height(lines))
+    _print_setup(sheet, header_rows=0)
+    sheet.repeat_rows(table_header)  # the action table's header on every printed page

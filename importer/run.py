@@ -11,11 +11,12 @@ signal handlers, no garbage-collector settings. Ctrl-C reaches a run through a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from .columns import ColumnMap
+from .columns import ColumnMap, headers_key
 from .errors import InputError
 from .journal import Journal, scope_of
 from .lifecycle import (
@@ -28,7 +29,7 @@ from .lifecycle import (
     quota_message,
     settle_stragglers,
 )
-from .models import Problem, RowResult
+from .models import Problem, RowResult, Sheet
 from .options import Connection, ImportOptions, Progress, ReadOptions, StopRequest
 from .reader import read_sheet
 from .report import Report
@@ -41,18 +42,76 @@ def default_output(path: Path) -> Path:
     return path.with_name(f"{path.stem}.result.xlsx")
 
 
-def check_sheet(path: Path, read: ReadOptions | None = None, now: datetime | None = None
-                ) -> tuple[ColumnMap, list[RowCheck]]:
-    """Read a sheet and check every row."""
+#: Where a --map is remembered: the journal, opened only when it is needed (or None: nowhere).
+Memory = Callable[[], "Journal | None"]
+
+
+def _nowhere() -> Journal | None:
+    return None
+
+
+def check_sheet(path: Path, read: ReadOptions | None = None, now: datetime | None = None,
+                memory: Memory = _nowhere) -> tuple[ColumnMap, list[RowCheck]]:
+    """Read a sheet and check every row (see `map_columns` for `read.columns` and `memory`)."""
     read = read or ReadOptions()
-    sheet = read_sheet(path, read.sheet)
-    columns = ColumnMap.build(sheet.headers, str(path))
+    return _check(read_sheet(path, read.sheet), read, now, memory)
+
+
+def _check(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory
+           ) -> tuple[ColumnMap, list[RowCheck]]:
+    columns = map_columns(sheet.headers, sheet.path, read.columns, memory)
     return columns, check_rows(columns, sheet.rows, date_order=read.date_order, now=now)
 
 
-def validate_file(path: Path, output: Path | None = None, read: ReadOptions | None = None) -> Report:
-    """Check every row and write the annotated sheet; nothing is sent."""
-    columns, checks = check_sheet(path, read)
+def map_columns(headers: tuple[str, ...], path: str, given: Mapping[str, str], memory: Memory = _nowhere
+                ) -> ColumnMap:
+    """The sheet's columns. A --map (`given`) that fits the sheet is remembered in the journal
+    for sheets with the same headers. Without one, when the headers alone do not make a usable
+    sheet, the map remembered for them is used: so a result sheet, whose headers are its input's,
+    feeds back without repeating --map. The journal is opened only in those two cases."""
+    key = headers_key(headers)
+    if given:
+        columns = ColumnMap.build(headers, path, given)
+        journal = memory()
+        if journal is not None:
+            journal.remember_header_map(key, dict(given))
+        return columns
+    try:
+        return ColumnMap.build(headers, path)
+    except InputError:
+        journal = memory()
+        remembered = journal.header_map(key) if journal is not None else {}
+        if not remembered:
+            raise
+    return ColumnMap.build(headers, path, remembered)
+
+
+@contextmanager
+def _opened_on_demand(journal: Path | Callable[[], Path] | None) -> Iterator[Memory]:
+    """validate's memory: the journal opened the first time it is asked for, closed at the end."""
+    opened: list[Journal] = []
+
+    def open_journal() -> Journal | None:
+        if journal is None:
+            return None
+        if not opened:
+            opened.append(Journal(journal if isinstance(journal, Path) else journal(), scope=""))
+        return opened[0]
+
+    try:
+        yield open_journal
+    finally:
+        for each in opened:
+            each.close()
+
+
+def validate_file(path: Path, output: Path | None = None, read: ReadOptions | None = None, *,
+                  journal: Path | Callable[[], Path] | None = None, now: datetime | None = None) -> Report:
+    """Check every row and write the annotated sheet; nothing is sent. `journal` (a path, or a
+    function giving it) is where a --map is remembered; validate records nothing else there."""
+    read = read or ReadOptions()
+    with _opened_on_demand(journal) as memory:
+        columns, checks = check_sheet(path, read, now, memory)
     if output is None:
         output = default_output(path)
         _refuse_to_overwrite_results(output, path)
@@ -69,16 +128,19 @@ def validate_file(path: Path, output: Path | None = None, read: ReadOptions | No
 
 def import_file(path: Path, output: Path | None, connection: Connection, options: ImportOptions,
                 read: ReadOptions | None = None, progress: Progress | None = None,
-                announce: Callable[[str], None] = lambda text: None, stop: StopRequest | None = None) -> Report:
+                announce: Callable[[str], None] = lambda text: None, stop: StopRequest | None = None,
+                now: datetime | None = None) -> Report:
     """Check, plan, send the creates, link the meetings, write the result sheet."""
     from .sending import send_plan  # here: validate loads no HTTP client, asyncio or retry library
 
-    columns, checks = check_sheet(path, read)
+    read = read or ReadOptions()
+    sheet = read_sheet(path, read.sheet)  # an unreadable file stops here, before the journal is opened
     output = output or default_output(path)
     _check_output(output)
     stop = stop or StopRequest()
     with Journal(options.journal_path, scope_of(connection.base_url, connection.key)) as journal:
         journal.lock()
+        columns, checks = _check(sheet, read, now, lambda: journal)
         recovered = journal.recover()
         if recovered:
             announce(f"{recovered} request(s) were in flight when a previous run stopped: "
@@ -109,10 +171,12 @@ def _write(columns: ColumnMap, plan: Plan, output: Path, *, done: frozenset[Stat
     keep = columns.output_positions
     results = [RowResult(step.row_number, tuple(step.check.row.cells[i] for i in keep), final_outcome(step),
                          step.notes) for step in plan.steps]
-    topic = columns.index.get("topic")
+    topic, row_id = columns.index.get("topic"), columns.index.get("row_id")
     report = Report(output=output, headers=tuple(columns.headers[i] for i in keep), results=results, done=done,
-                    topic_column=keep.index(topic) if topic is not None else None, problems=list(problems),
-                    notices=list(notices), interrupted=interrupted)
+                    mapped=columns.mapped,
+                    topic_column=keep.index(topic) if topic is not None else None,
+                    row_id_column=keep.index(row_id) if row_id is not None else None,
+                    problems=list(problems), notices=list(notices), interrupted=interrupted)
     write_result_sheet(output, report, [n for n, i in enumerate(keep) if i in columns.text_positions])
     return report
 
@@ -147,4 +211,4 @@ def _refuse_to_overwrite_results(output: Path, source: Path) -> None:
 
 
 __all__ = ["Connection", "ImportOptions", "Progress", "ReadOptions", "StopRequest", "check_sheet",
-           "default_output", "import_file", "validate_file"]
+           "default_output", "import_file", "map_columns", "validate_file"]

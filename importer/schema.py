@@ -22,6 +22,7 @@ from .cells import DateOrder, InvalidCell, end_of_series, to_identifier, utc_tex
 from .columns import BY_NAME, RECURRENCE_FIELDS, SETTING_COLUMNS, TIMETABLE_FIELDS, ColumnMap
 from .limits import MAX_OCCURRENCES, REPEAT_MAX
 from .models import RESULT_COLUMNS, Cell, Course, CreateRequest, PriorResult, Problem, SourceRow
+from .statuses import split_step
 from .timetable import expand
 
 
@@ -177,11 +178,18 @@ def _prior(row: _Row) -> PriorResult:
     """Result columns of a fed-back result sheet (recognised, never sent; never derived)."""
     status = row.written("import_status")
     message = row.written("error_message")
+    text = str(message) if message is not None else None
+    if "next_step" in row.columns.index:
+        step = row.written("next_step")
+        message_and_step = (text, str(step) if step is not None else None)
+    else:  # an older result sheet: "message -> next step" in one cell
+        message_and_step = split_step(text)
     return PriorResult(
         status=str(status).strip().lower() if status is not None else None,
         meeting_id=_safe_identifier(row.written("meeting_id")),
         error_code=_safe_identifier(row.written("error_code")),
-        error_message=str(message) if message is not None else None,
+        message=message_and_step[0],
+        next_step=message_and_step[1],
     )
 
 

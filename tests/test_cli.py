@@ -136,7 +136,7 @@ def test_cross_listed_rows_share_one_meeting(write_xlsx, invoke, sim, tmp_path):
     rows = read_xlsx(tmp_path / "term.result.xlsx")
     assert [(r["import_status"], r["meeting_id"]) for r in rows] == [
         ("created", meeting_id), ("associated", meeting_id)]
-    assert "same meeting as row 2" in rows[1]["error_message"]
+    assert "same meeting as row 2" in rows[1]["warnings"]
 
 
 def test_duplicate_row_is_reported_not_sent(write_xlsx, invoke, sim, tmp_path):

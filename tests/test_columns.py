@@ -36,6 +36,6 @@ def test_every_name_and_alias_means_its_column() -> None:
 
 def test_rules_and_results() -> None:
     assert [c.name for c in COLUMNS if c.group is Group.RESULT] == [
-        "import_status", "meeting_id", "error_code", "error_message"]
+        "import_status", "meeting_id", "error_code", "error_message", "next_step", "warnings"]
     assert all(c.kind is None for c in COLUMNS if c.group is Group.RESULT)
     assert BY_NAME["topic"].rule == "topic is at most 200 characters."

@@ -23,9 +23,10 @@ def plan_of(*checks: RowCheck, retry_unknown: bool = False) -> Plan:
 
 
 def seen(outcome: Outcome | None) -> tuple[Status, str | None, str | None, str | None]:
-    """What the result sheet shows of an outcome: status, meeting_id, error_code, error_message."""
+    """What the result sheet shows of an outcome: status, meeting_id, error_code, then its message and
+    next step as one text ("message -> step", as the journal keeps them)."""
     assert outcome is not None
-    return outcome.status, outcome.meeting_id, outcome.error_code, outcome.error_message
+    return outcome.status, outcome.meeting_id, outcome.error_code, outcome.stored_text
 
 
 def actions(plan: Plan) -> list[tuple[int, Action]]:
@@ -106,8 +107,8 @@ def test_duplicate_of_a_cross_listed_row_names_the_row_with_that_course() -> Non
 
     assert actions(plan) == [(2, Action.CREATE), (3, Action.FOLLOW), (4, Action.SETTLED)]
     outcome = plan.steps[2].outcome
-    assert outcome is not None and outcome.error_message is not None
-    assert outcome.error_message.startswith("duplicate of row 3 ")
+    assert outcome is not None and outcome.stored_text is not None
+    assert outcome.stored_text.startswith("duplicate of row 3 ")
 
 
 def test_same_row_id_in_two_courses_is_cross_listed() -> None:
@@ -144,7 +145,7 @@ def test_invalid_row_is_settled_with_its_problems_and_never_joins_a_group() -> N
     )
     assert plan.steps[0].row_key is None
     assert plan.steps[2].notes == (
-        "warning: column 'Start Time': start_time 2020-01-01T10:00:00 is in the past; Zoom accepts it, "
+        "column 'Start Time': start_time 2020-01-01T10:00:00 is in the past; Zoom accepts it, "
         "but check the year",
     )
 

@@ -93,7 +93,7 @@ def test_503_every_time_fails_after_max_attempts_and_creates_nothing(importer_ru
         assert server.state.snapshot()["meetings"] == []
     outcome = summary.results[0].outcome
     assert (outcome.status, outcome.error_code, outcome.meeting_id) == (Status.FAILED, "503", None)
-    assert "nothing was created" in outcome.error_message
+    assert "nothing was created" in outcome.stored_text
     assert [e.state for e in journal_entries(tmp_path, server).values()] == ["failed"]
 
 
@@ -114,7 +114,7 @@ def test_a_lost_answer_is_unknown_and_never_sent_again(importer_run, tmp_path, k
     for summary in (first, again):
         assert statuses(summary) == ["unknown", "unknown"]
         assert {r.outcome.error_code for r in summary.results} == {code}
-        assert all("--retry-unknown" in r.outcome.error_message for r in summary.results)
+        assert all("--retry-unknown" in (r.next_step or "") for r in summary.results)
 
 
 def test_a_dropped_connection_is_unknown_even_when_nothing_was_made(importer_run):
@@ -141,13 +141,13 @@ def test_daily_limit_stops_that_host_and_the_others_go_on(importer_run):
     assert statuses(summary) == ["created"] * 3 + ["not_sent"] * 3 + ["created"] * 2
     fourth = summary.results[3].outcome
     assert fourth.error_code == "429"
-    assert "daily limit" in fourth.error_message and " after " in fourth.error_message
+    assert "daily limit" in fourth.message and " after " in fourth.message
     # The moment it may be sent again: the next 00:00 UTC.
-    assert "00:00 UTC" in fourth.error_message
+    assert "00:00 UTC" in fourth.message
     for result in summary.results[4:6]:
         assert result.outcome.error_code == "429"
-        assert "after" in result.outcome.error_message and f"row {summary.results[3].row_number}" in (
-            result.outcome.error_message)
+        assert "after" in result.outcome.stored_text and f"row {summary.results[3].row_number}" in (
+            result.outcome.stored_text)
     assert [r["outcome"] for r in sent if r["body"]["userId"] == "a@x.edu"] == ["created"] * 3 + ["429-daily"]
     assert [r["outcome"] for r in sent if r["body"]["userId"] == "b@x.edu"] == ["created"] * 2
 
@@ -166,7 +166,7 @@ def test_daily_limit_with_rows_in_flight_spends_no_request_after_the_limit_is_kn
     assert got[:12].count("created") == 3
     assert got[:12].count("not_sent") == 12 - 3
     refused = [r for r in summary.results[:12] if r.outcome.status == "not_sent" and "is reached" in
-               (r.outcome.error_message or "")]
+               (r.outcome.stored_text or "")]
     assert len(refused) == from_a.count("429-daily")  # the rows the server refused say so themselves
     assert got[12:] == ["created"] * 3
 

@@ -18,7 +18,7 @@ REPORT = Report(
     results=[result(2, Status.CREATED, meeting_id="91970000001"),
              result(3, Status.UNKNOWN, error_code="timeout", message="no answer within the timeout",
                     next_step=UNKNOWN_STEP),
-             result(4, Status.CREATED, meeting_id="91970000003"),
+             RowResult(4, ("Topic 4",), Outcome(Status.CREATED, "91970000003"), ("check the year",)),
              result(5, Status.INVALID, error_code="type-error", message="column 'Duration': expected a whole number")])
 
 
@@ -47,11 +47,14 @@ def test_json_is_the_documented_object() -> None:
         "output": "term.result.xlsx",
         "rows": 4,
         "counts": {"invalid": 1, "created": 2, "unknown": 1},
+        "done_with_warnings": 1,
+        "mapped": {},
         "needs_action": [
             {"row": 3, "status": "unknown", "meeting_id": None, "error_code": "timeout",
-             "error_message": f"no answer within the timeout -> {UNKNOWN_STEP}"},
+             "error_message": "no answer within the timeout", "next_step": UNKNOWN_STEP, "warnings": None},
             {"row": 5, "status": "invalid", "meeting_id": None, "error_code": "type-error",
-             "error_message": "column 'Duration': expected a whole number"},
+             "error_message": "column 'Duration': expected a whole number",
+             "next_step": STATUSES[Status.INVALID].next_step, "warnings": None},
         ],
         "interrupted": False,
         "exit_code": 1,

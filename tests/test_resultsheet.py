@@ -8,6 +8,7 @@ import csv
 import errno
 import math
 import os
+import re
 import tempfile
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -22,8 +23,11 @@ from importer.errors import InputError
 from importer.escapes import csv_safe, unescape_csv_text, unescape_xlsx_text
 from importer.models import RESULT_COLUMNS, Outcome, RowResult
 from importer.report import Report
-from importer.resultsheet import ACTION_LIST_LIMIT, cell_text, write_result_sheet
+from importer.resultsheet import cell_text, write_result_sheet
+from importer.run import check_sheet
 from importer.statuses import STATUSES, Status
+
+import support
 
 HEADERS = (
     "Row ID",
@@ -55,8 +59,10 @@ def result(
     return RowResult(row_number, cells, Outcome(status, meeting_id, error_code, message, next_step), notes)
 
 
-def report(headers: tuple[str, ...] | list[str], results: list[RowResult]) -> Report:
-    return Report(output=Path("unused"), headers=tuple(headers), results=results)
+def report(headers: tuple[str, ...] | list[str], results: list[RowResult], *, row_id: int | None = None,
+           topic: int | None = None, output: str = "term.result.xlsx") -> Report:
+    return Report(output=Path(output), headers=tuple(headers), results=results, row_id_column=row_id,
+                  topic_column=topic)
 
 
 def sample_rows() -> list[RowResult]:
@@ -85,7 +91,8 @@ def sample_rows() -> list[RowResult]:
 
 
 def sample_report() -> Report:
-    return report(HEADERS, sample_rows())
+    """As a run makes it: row_id is "Row ID" and topic is "Topic"."""
+    return report(HEADERS, sample_rows(), row_id=0, topic=4)
 
 
 def read_xlsx(path: Path) -> openpyxl.Workbook:
@@ -137,18 +144,19 @@ def test_xlsx_exact_values(xlsx: openpyxl.Workbook) -> None:
     assert rows[1] == [
         "F26-BIO101-LEC", "m.okafor@state.example.edu",
         "0123456789abcdef0123456789abcdef01234567", "396", "BIO 101", START, 50, True,
-        HYPERLINK, "created", "81234567890", None, None,
+        HYPERLINK, "created", "81234567890", None, None, None, None,
     ]
-    assert rows[2][-4:] == [
-        "failed", None, "1001", "User does not exist; host unknown to Zoom",
+    # The message alone; the status's next step (the row has none of its own); the row's notes.
+    assert rows[2][-6:] == [
+        "failed", None, "1001", "User does not exist", STATUSES[Status.FAILED].next_step, "host unknown to Zoom",
     ]
     assert rows[4][6] == "fifty"
-    assert rows[5][-1] == "read timeout -> check in Zoom"  # the outcome's message and next step
+    assert rows[5][-3:] == ["read timeout", "check in Zoom", None]  # the outcome's message and next step, apart
     assert rows[6][6] == 60.5
     assert rows[7] == [
         "F26-ECON201", "m.okafor@state.example.edu",
         "0123456789abcdef0123456789abcdef01234567", "504", "\tECON 201", None, None, None,
-        None, "not_sent", None, None, "daily limit reached",
+        None, "not_sent", None, None, "daily limit reached", STATUSES[Status.NOT_SENT].next_step, None,
     ]
 
 
@@ -161,9 +169,13 @@ def test_xlsx_identifiers_are_text(xlsx: openpyxl.Workbook) -> None:
     assert meeting.value == "81234567890"
     assert meeting.data_type == "s" and meeting.number_format == "@"
     assert sheet.cell(2, 7).data_type == "n"  # Duration is not a text column
+
+
+def test_xlsx_identifier_columns_stay_text_for_what_is_typed_later(xlsx: openpyxl.Workbook) -> None:
     # The whole column is '@', so what a coordinator types there later stays text too.
+    sheet = xlsx["Results"]
     formats = [column(sheet, n).number_format for n in range(1, len(ALL_HEADERS) + 1)]
-    assert formats == ["@"] * 4 + ["General"] * 6 + ["@"] + ["General"] * 2  # meeting_id is text
+    assert formats == ["@"] * 4 + ["General"] * 6 + ["@"] + ["General"] * 4  # meeting_id is text
 
 
 def column(sheet: Any, number: int) -> Any:
@@ -173,8 +185,12 @@ def column(sheet: Any, number: int) -> Any:
 
 def test_xlsx_column_widths(xlsx: openpyxl.Workbook) -> None:
     widths = [column(xlsx["Results"], n).width for n in range(1, len(ALL_HEADERS) + 1)]
-    # From the header's length, 10 to 50; result columns wider. XlsxWriter adds padding (10 -> 10.71).
-    assert [math.floor(width) for width in widths] == [10, 10, 10, 10, 10, 10, 10, 21, 10, 14, 14, 12, 50]
+    # Each column's longest text (value or header) + 2, at least 8, at most 50 (44 for identifiers);
+    # Start Time shows 16 characters, import_status 4 more for its symbol. XlsxWriter adds padding
+    # (17 -> 17.71).
+    assert [math.floor(width) for width in widths] == [
+        17, 28, 42, 11, 11, 18, 10, 23, 43, 20, 13, 12, 43, 50, 22,
+    ]
 
 
 def test_xlsx_datetime_cell(xlsx: openpyxl.Workbook) -> None:
@@ -237,68 +253,298 @@ def test_every_status_has_the_colour_of_its_registry_entry(tmp_path: Path) -> No
 
 def test_xlsx_frozen_header_and_autofilter(xlsx: openpyxl.Workbook) -> None:
     sheet = xlsx["Results"]
-    assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:M8"
+    assert sheet.freeze_panes == "F2"  # below the header, right of Topic
+    assert sheet.auto_filter.ref == "A1:O8"
 
 
 def test_xlsx_summary_counts_and_actions(xlsx: openpyxl.Workbook) -> None:
-    rows = values(xlsx["Summary"])
-    assert rows[0] == ["Status", "Rows", "What to do next"]
-    assert all(cell.font.b for cell in xlsx["Summary"][1])
-    counts = {r[0]: r[1] for r in rows[1:9]}
+    summary = xlsx["Summary"]
+    rows = values(summary)
+    assert rows[0][0] == "7 row(s): term.result.xlsx"
+    assert summary["A1"].font.b
+    assert rows[2][:3] == ["Status", "Rows", "What to do next"]
+    assert all(cell.font.b for cell in summary[3][:3])
+    counts = {r[0]: r[1] for r in rows[3:12]}
     assert counts == {
         "invalid": 1, "created": 1, "associated": 1, "not_associated": 1,
-        "failed": 1, "unknown": 1, "not_sent": 1, "total": 7,
+        "failed": 1, "unknown": 1, "not_sent": 1, "total": 7, "with warnings": 0,
     }
     # Status enum order
-    assert [r[0] for r in rows[1:8]] == [
+    assert [r[0] for r in rows[3:10]] == [
         "invalid", "created", "associated", "not_associated", "failed", "unknown", "not_sent",
     ]
-    assert {r[0]: r[2] for r in rows[1:8]} == {r[0]: STATUSES[Status(r[0])].next_step for r in rows[1:8]}
-    assert "--retry-unknown" in rows[6][2]
-    assert rows[8][0] == "total" and xlsx["Summary"].cell(9, 1).font.b and xlsx["Summary"].cell(9, 2).font.b
-    assert rows[9] == [None, None, None]
-    assert rows[10][0] == "Rows that need action"
-    assert rows[11] == ["Input row", "Status", "error_message"]
-    listed = [r[:3] for r in rows if isinstance(r[0], int)]
+    assert {r[0]: r[2] for r in rows[3:10]} == {r[0]: STATUSES[Status(r[0])].next_step for r in rows[3:10]}
+    assert "--retry-unknown" in rows[8][2]
+    assert rows[10][0] == "total" and summary.cell(11, 1).font.b and summary.cell(11, 2).font.b
+    assert rows[11][0] == "with warnings" and "warnings column" in rows[11][2]
+    assert rows[12] == [None] * 6
+    assert rows[13][0] == "Rows that need action (5)"
+    assert rows[14] == ["Input row", "row_id", "topic", "import_status", "next_step", "error_message"]
+    listed = rows[15:]
     assert listed == [
-        [3, "failed", "User does not exist; host unknown to Zoom"],
-        [4, "not_associated", "context cannot be associated"],
-        [5, "invalid", "column 'Duration': must be a whole number"],
-        [6, "unknown", "read timeout -> check in Zoom"],
-        [8, "not_sent", "daily limit reached"],
+        [3, "F26-CHEM110-LEC", "CHEM 110", "failed", STATUSES[Status.FAILED].next_step, "User does not exist"],
+        [4, "F26-MATH221", "MATH 221", "not_associated", STATUSES[Status.NOT_ASSOCIATED].next_step,
+         "context cannot be associated"],
+        [5, "F26-HIST240", "HIST 240", "invalid", STATUSES[Status.INVALID].next_step,
+         "column 'Duration': must be a whole number"],
+        [6, "F26-CS150", "CS 150", "unknown", "check in Zoom", "read timeout"],  # the row's own next step
+        [8, "F26-ECON201", "\tECON 201", "not_sent", STATUSES[Status.NOT_SENT].next_step, "daily limit reached"],
     ]
-    assert len(rows) == 12 + len(listed)  # nothing after the list: none were left off
-    assert xlsx["Summary"].cell(13, 2).fill.fgColor.rgb == "FFFFC7CE"  # failed: red
+    assert summary.cell(16, 4).fill.fgColor.rgb == "FFFFC7CE"  # failed: red
 
 
-def test_xlsx_summary_caps_action_list(tmp_path: Path) -> None:
-    extra = 37
+def test_xlsx_summary_lists_every_row_that_needs_action(tmp_path: Path) -> None:
     rows = [
-        result(n, (f"R{n}",), Status.FAILED, message="=no")
-        for n in range(2, 2 + ACTION_LIST_LIMIT + extra)
+        result(n, (f"R{n}", f"Topic {n}"), Status.CREATED if n % 10 == 0 else Status.FAILED, message="=no")
+        for n in range(2, 2 + 280)
     ]
+    failed = [r for r in rows if r.outcome.status == Status.FAILED]
+    assert len(failed) == 252  # more than the 200 an older Summary listed
     path = tmp_path / "many.xlsx"
-    write_result_sheet(path, report(["Row ID"], rows), text_columns=[0])
+    write_result_sheet(path, report(["Row ID", "Topic"], rows, row_id=0, topic=1), text_columns=[0])
     sheet = read_xlsx(path)["Summary"]
-    listed = [r for r in values(sheet) if isinstance(r[0], int)]
-    assert ACTION_LIST_LIMIT == 200
-    assert len(listed) == ACTION_LIST_LIMIT
-    assert listed[0][2] == "=no"
-    first = next(r for r in sheet.iter_rows() if isinstance(r[0].value, int))
-    assert first[2].data_type == "s"  # the message is text, not a formula
-    assert values(sheet)[-1][0] == f"... and {extra} more: filter import_status on the Results sheet"
+    table = values(sheet)
+    heading = table.index(["Rows that need action (252)", *[None] * 5])
+    assert table[heading + 1][:3] == ["Input row", "row_id", "topic"]
+    listed = table[heading + 2:]
+    assert [r[:4] for r in listed] == [[r.row_number, f"R{r.row_number}", f"Topic {r.row_number}", "failed"]
+                                       for r in failed]
+    assert all(r[5] == "=no" for r in listed)
+    assert sheet.cell(heading + 3, 6).data_type == "s"  # the message is text, not a formula
 
 
 def test_xlsx_no_rows(tmp_path: Path) -> None:
     path = tmp_path / "empty.xlsx"
-    write_result_sheet(path, report(["Topic"], []))
+    write_result_sheet(path, report(["Topic"], [], topic=0))
     wb = read_xlsx(path)
     assert values(wb["Results"]) == [["Topic", *RESULT_COLUMNS]]
-    assert values(wb["Summary"]) == [
-        ["Status", "Rows", "What to do next"], ["total", 0, None], [None, None, None],
-        ["No rows need action.", None, None],
+    rows = values(wb["Summary"])
+    assert [r[:2] for r in rows] == [
+        ["0 row(s): term.result.xlsx", None], [None, None], ["Status", "Rows"], ["total", 0],
+        ["with warnings", 0], [None, None], ["No rows need action.", None],
     ]
+
+
+# ------------------------------------------------------------------ what a coordinator sees in Excel
+
+#: The symbol each status colour shows before the status word (a number format, not the value).
+SYMBOLS = {"green": '"\u2713 "@', "amber": '"! "@', "red": '"\u2717 "@'}
+#: The default row height, in points (Calibri 11).
+DEFAULT_ROW_HEIGHT = 15
+#: The widest a column grows, before XlsxWriter's padding: prose wraps there, identifiers do not.
+WIDTH_CAP, IDENTIFIER_CAP = 50, 44
+_DATE_FORMATS = {"yyyy-mm-dd hh:mm": "%Y-%m-%d %H:%M", "yyyy-mm-dd": "%Y-%m-%d", "hh:mm": "%H:%M"}
+
+
+def shown(cell: Any) -> str:
+    """The text Excel shows in a cell (its longest line): a date by its number format, a status
+    with its symbol, a number or a bool as Excel's General format writes it."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime | date | time):
+        return value.strftime(_DATE_FORMATS[cell.number_format])
+    if isinstance(value, int | float):
+        return cell_text(value)
+    symbol = re.fullmatch(r'"(.*)"@', cell.number_format)
+    text = (symbol.group(1) if symbol else "") + unescape_xlsx_text(value)
+    return max(text.split("\n"), key=len)
+
+
+def test_xlsx_opens_on_summary_with_results_first(xlsx: openpyxl.Workbook) -> None:
+    assert xlsx.worksheets[0].title == "Results"  # what the importer reads when the sheet is fed back
+    assert xlsx.active is not None and xlsx.active.title == "Summary"
+    # Only Summary's tab is selected: two selected tabs would group the sheets, and an edit would go to both.
+    assert [bool(ws.sheet_view.tabSelected) for ws in xlsx.worksheets] == [False, True]
+
+
+def test_xlsx_summary_shows_a_row_that_needs_action_and_counts_warnings(tmp_path: Path) -> None:
+    headers = ("Topic", "Start Time", "Row ID")
+    rows = [
+        result(2, ("BIO 101", START, "R-2"), Status.CREATED, meeting_id="81234567890",
+               notes=("starts on a public holiday", "cross-listed with row 5")),
+        result(3, ("MATH 221", START, "R-3"), Status.FAILED, error_code="1001", message="User does not exist",
+               next_step="check the host's Zoom e-mail"),
+        result(4, ("CS 150", START, "R-4"), Status.CREATED, meeting_id="81234567891"),
+        result(5, ("HIST 240", START, "R-5"), Status.INVALID, message="column 'Duration': must be a whole number",
+               notes=("starts in the past",)),  # a warning on a row that is not done: not "with warnings"
+    ]
+    path = tmp_path / "term.result.xlsx"
+    write_result_sheet(path, report(headers, rows, topic=0, row_id=2), text_columns=[2])
+    workbook = read_xlsx(path)
+    summary = values(workbook["Summary"])
+    assert {r[0]: r[1] for r in summary if r[0] in ("total", "with warnings")} == {"total": 4, "with warnings": 1}
+    heading = summary.index(["Rows that need action (2)", *[None] * 5])
+    assert summary[heading + 2:] == [
+        [3, "R-3", "MATH 221", "failed", "check the host's Zoom e-mail", "User does not exist"],
+        [5, "R-5", "HIST 240", "invalid", STATUSES[Status.INVALID].next_step,
+         "column 'Duration': must be a whole number"],
+    ]
+    results = [dict(zip(values(workbook["Results"])[0], r, strict=True)) for r in values(workbook["Results"])[1:]]
+    created = results[0]
+    assert created["warnings"] == "starts on a public holiday; cross-listed with row 5"
+    assert (created["import_status"], created["error_message"], created["next_step"]) == ("created", None, None)
+    assert results[2]["warnings"] is None
+
+
+def long_report() -> Report:
+    """Columns of every kind, some longer than the caps."""
+    headers = ("Row ID", "Context ID", "Topic", "Start Time", "Day", "At", "Recorded", "Capacity", "Agenda")
+    agenda = "Weekly lecture; bring the lab notebook and read chapter four beforehand. " * 4
+    long_id = "ctx-" + "0123456789abcdef" * 4  # 68 characters: past the identifiers' cap
+    rows = [
+        result(2, ("R-2", "0123456789abcdef0123456789abcdef01234567", "BIO 101", START, date(2026, 9, 8),
+                   time(9, 30), True, 1234567.25, agenda), Status.CREATED, meeting_id="81234567890"),
+        result(3, ("R-3", long_id, "A much longer topic: Organic Chemistry II", datetime(2026, 12, 31, 23, 59),
+                   None, None, False, 12, "short"), Status.FAILED, error_code="3000",
+               message="this host may not schedule meetings here " * 3, notes=("host over quota",)),
+        result(4, ("R-4", "c", "X", None, None, None, None, None, None), Status.VALID),
+    ]
+    return report(headers, rows, row_id=0, topic=2)
+
+
+def test_xlsx_every_column_fits_its_content(tmp_path: Path) -> None:
+    path = tmp_path / "wide.xlsx"
+    write_result_sheet(path, long_report(), text_columns=[0, 1])
+    sheet = read_xlsx(path)["Results"]
+    header = [cell.value for cell in sheet[1]]
+    for number, name in enumerate(header, start=1):
+        cells = [sheet.cell(row, number) for row in range(1, sheet.max_row + 1)]
+        longest = max(len(shown(cell)) for cell in cells)
+        cap = IDENTIFIER_CAP if name in ("Row ID", "Context ID", "meeting_id") else WIDTH_CAP
+        assert column(sheet, number).width >= min(longest, cap), name
+    widths = {name: column(sheet, number).width for number, name in enumerate(header, start=1)}
+    assert widths["Start Time"] >= 16  # "2026-09-08 10:00": never "###"
+    assert widths["Day"] >= 10 and widths["At"] >= 5
+    assert math.floor(widths["Context ID"]) == IDENTIFIER_CAP  # 68 characters: the identifiers' cap
+    # Long text: the column stops at the cap (XlsxWriter adds 0.71 of padding) and the text wraps.
+    for name, row in (("Agenda", 2), ("error_message", 3)):
+        assert math.floor(widths[name]) == WIDTH_CAP, name
+        assert sheet.cell(row, header.index(name) + 1).alignment.wrap_text, name
+    assert not sheet.cell(3, 2).alignment.wrap_text  # an identifier is never broken over lines
+
+
+@pytest.mark.parametrize(
+    ("headers", "row_id", "topic", "frozen"),
+    [
+        (("Row ID", "Topic", "Start Time", "Notes"), 0, 1, "C2"),
+        (("Topic", "Duration", "Row ID", "Notes"), 2, 0, "D2"),  # row_id after topic: through row_id
+        (("Notes", "Topic", "Start Time"), None, 1, "C2"),
+        (("Notes", "Start Time"), None, None, "A2"),  # nothing to keep in view but the header
+    ],
+)
+def test_xlsx_freeze_keeps_row_id_and_topic_in_view(
+    tmp_path: Path, headers: tuple[str, ...], row_id: int | None, topic: int | None, frozen: str
+) -> None:
+    cells = tuple(f"{header} of row 2" for header in headers)
+    path = tmp_path / "frozen.xlsx"
+    write_result_sheet(path, report(headers, [result(2, cells, Status.VALID)], row_id=row_id, topic=topic))
+    sheet = read_xlsx(path)["Results"]
+    assert sheet.freeze_panes == frozen
+    assert not any(d.hidden or d.outline_level for d in sheet.column_dimensions.values())  # narrow: nothing folds
+
+
+def test_xlsx_wide_frozen_part_folds_the_columns_between(xlsx: openpyxl.Workbook) -> None:
+    # Row ID (17) + User ID (28) + Context ID (42) + Course ID (11) + Topic (11) > 90 characters.
+    sheet = xlsx["Results"]
+    assert sheet.freeze_panes == "F2"
+    folded = [(column(sheet, n).hidden, column(sheet, n).outline_level) for n in range(1, 7)]
+    assert folded == [(False, 0), (True, 1), (True, 1), (True, 1), (False, 0), (False, 0)]
+    assert column(sheet, 5).collapsed  # Topic carries the group's "+"
+    assert math.floor(column(sheet, 3).width) == 42  # a folded column keeps its width for when it is shown
+
+
+def test_xlsx_print_setup(xlsx: openpyxl.Workbook) -> None:
+    for name in ("Results", "Summary"):
+        sheet = xlsx[name]
+        assert sheet.page_setup.orientation == "landscape", name
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, name
+        assert sheet.page_setup.fitToHeight == 0, name  # as many pages down as it takes
+        # One page wide: XlsxWriter leaves out fitToWidth when it is 1, Excel's default.
+        assert sheet.page_setup.fitToWidth in (1, None), name
+    assert (xlsx["Results"].print_title_rows or "").replace("$", "") == "1:1"  # the header on every page
+
+
+def test_xlsx_status_symbol_is_a_format_not_the_value(xlsx: openpyxl.Workbook) -> None:
+    statuses = [xlsx["Results"].cell(row, len(HEADERS) + 1) for row in range(2, 9)]
+    assert [cell.value for cell in statuses] == [
+        "created", "failed", "not_associated", "invalid", "unknown", "associated", "not_sent",
+    ]
+    assert [cell.number_format for cell in statuses] == [SYMBOLS[STATUSES[Status(cell.value)].colour]
+                                                         for cell in statuses]
+    assert shown(statuses[0]) == "\u2713 created" and shown(statuses[1]) == "\u2717 failed"
+    # The Summary's counts too: the bare word, the symbol in its format.
+    counted = [row[0] for row in xlsx["Summary"].iter_rows(min_row=4, max_row=10)]
+    assert [(cell.value, cell.number_format) for cell in counted] == [
+        (status.value, SYMBOLS[STATUSES[status].colour]) for status in Status if status != Status.VALID]
+
+
+#: The importer's own input columns (tests/support.py): what a coordinator's sheet holds.
+RUN_TEXT_COLUMNS = [support.HEADERS.index(h) for h in ("Row ID", "User ID", "Context ID", "Domain", "Course ID")]
+LATER = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)  # "now" for the checks: before every row's start
+
+
+def test_result_sheet_is_read_back_by_the_importer(tmp_path: Path) -> None:
+    def cells(topic: str, row_id: str) -> tuple[Any, ...]:
+        return tuple(support.row(topic, row_id=row_id))
+
+    rows = [
+        result(2, cells("BIO 101", "R-2"), Status.CREATED, meeting_id="81234567890", notes=("cross-listed",)),
+        result(3, cells("CHEM 110", "R-3"), Status.FAILED, error_code="1001", message="User does not exist",
+               next_step="check the host"),
+        result(4, cells("MATH 221", "R-4"), Status.NOT_ASSOCIATED, meeting_id="81234567891", error_code="406",
+               message="context cannot be associated"),
+        result(5, cells("CS 150", "R-5"), Status.UNKNOWN, message="read timeout"),
+    ]
+    path = tmp_path / "term.result.xlsx"
+    write_result_sheet(path, report(support.HEADERS, rows, row_id=0, topic=5), text_columns=RUN_TEXT_COLUMNS)
+    _, checks = check_sheet(path, now=LATER)
+    # The statuses are read as the bare words, whatever symbol their cells show.
+    assert [(c.prior.status, c.prior.meeting_id, c.prior.error_code) for c in checks] == [
+        ("created", "81234567890", None), ("failed", None, "1001"), ("not_associated", "81234567891", "406"),
+        ("unknown", None, None),
+    ]
+    assert [(c.prior.message, c.prior.next_step) for c in checks] == [
+        (None, None), ("User does not exist", "check the host"),
+        ("context cannot be associated", STATUSES[Status.NOT_ASSOCIATED].next_step),
+        ("read timeout", STATUSES[Status.UNKNOWN].next_step),
+    ]
+    assert all(c.request is not None and not c.errors for c in checks)  # the result columns are not sent
+
+
+def test_older_result_sheet_with_four_result_columns_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.result.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append([*support.HEADERS, "import_status", "meeting_id", "error_code", "error_message"])
+    sheet.append([*support.row("BIO 101", row_id="R-2"), "created", "81234567890", None, None])
+    sheet.append([*support.row("CHEM 110", row_id="R-3"), "failed", None, "1001",
+                  "User does not exist -> check the host"])  # "message -> next step" in one cell
+    sheet.append([*support.row("MATH 221", row_id="R-4"), "failed", None, "300", "Zoom rejected the topic"])
+    workbook.save(path)
+    _, checks = check_sheet(path, now=LATER)
+    assert [(c.prior.status, c.prior.meeting_id, c.prior.error_code, c.prior.message, c.prior.next_step)
+            for c in checks] == [
+        ("created", "81234567890", None, None, None),
+        ("failed", None, "1001", "User does not exist", "check the host"),
+        ("failed", None, "300", "Zoom rejected the topic", None),
+    ]
+    assert all(c.request is not None and not c.errors for c in checks)
+
+
+def test_xlsx_long_wrapped_text_makes_a_taller_row(tmp_path: Path) -> None:
+    path = tmp_path / "tall.xlsx"
+    write_result_sheet(path, long_report(), text_columns=[0, 1])
+    sheet = read_xlsx(path)["Results"]
+    heights = {row: sheet.row_dimensions[row].height for row in (2, 3, 4)}
+    assert heights[2] is not None and heights[2] > DEFAULT_ROW_HEIGHT  # the agenda: 296 characters
+    assert heights[3] is not None and heights[3] > DEFAULT_ROW_HEIGHT  # the error message: 123 characters
+    assert heights[2] > heights[3]  # more lines, higher
+    assert heights[4] is None  # short cells: Excel's default
+    assert all(height <= 409 for height in (heights[2], heights[3]))  # Excel's largest row height
 
 
 def test_xlsx_values_excel_cannot_hold_are_kept_as_text(tmp_path: Path) -> None:
@@ -406,7 +652,7 @@ def test_csv_starts_with_bom_and_uses_crlf(tmp_path: Path) -> None:
     raw = path.read_bytes()
     assert raw.startswith(codecs.BOM_UTF8)
     assert raw[len(codecs.BOM_UTF8):].startswith(b"Row ID,User ID,")
-    assert raw.endswith(b"daily limit reached\r\n")
+    assert raw.endswith(f"daily limit reached,{STATUSES[Status.NOT_SENT].next_step},\r\n".encode())
     assert raw.count(b"\r\n") == 8  # a header and 7 rows; the CR of '\rcarriage' is inside quotes
 
 
@@ -415,12 +661,14 @@ def test_csv_exact_values(csv_rows: list[list[str]]) -> None:
     assert csv_rows[1] == [
         "F26-BIO101-LEC", "m.okafor@state.example.edu",
         "0123456789abcdef0123456789abcdef01234567", "396", "BIO 101", "2026-09-08 10:00",
-        "50", "TRUE", "'" + HYPERLINK, "created", "81234567890", "", "",
+        "50", "TRUE", "'" + HYPERLINK, "created", "81234567890", "", "", "", "",
     ]
     assert csv_rows[2][3] == "00123"
     assert csv_rows[2][7] == "FALSE"
-    assert csv_rows[2][-2:] == ["1001", "User does not exist; host unknown to Zoom"]
-    assert csv_rows[5][-1] == "read timeout -> check in Zoom"
+    assert csv_rows[2][-4:] == [
+        "1001", "User does not exist", STATUSES[Status.FAILED].next_step, "host unknown to Zoom",
+    ]
+    assert csv_rows[5][-3:] == ["read timeout", "check in Zoom", ""]
     assert csv_rows[6][3] == "396"  # 396.0 float in a text column
     assert csv_rows[6][6] == "60.5"
     assert csv_rows[7][4:9] == ["'\tECON 201", "", "", "", ""]
@@ -488,7 +736,8 @@ _ROWS = st.lists(
 
 def generated(rows: list[tuple[list[Any], Status, str | None, str | None]]) -> Report:
     return report(["c0", "c1", "c2", "c3"], [
-        result(n + 2, tuple(cells), status, meeting_id=code, error_code=code, message=message)
+        result(n + 2, tuple(cells), status, meeting_id=code, error_code=code, message=message, next_step=code,
+               notes=(message, code) if message and code else ())
         for n, (cells, status, code, message) in enumerate(rows)])
 
 
@@ -508,7 +757,7 @@ def test_csv_holds_each_cells_text(rows: list[tuple[list[Any], Status, str | Non
     for fields, row in zip(read[1:], sheet.results, strict=True):
         outcome = row.outcome
         cells = [*row.cells, *[None] * (4 - len(row.cells)), outcome.status.value, outcome.meeting_id,
-                 outcome.error_code, row.error_message]
+                 outcome.error_code, row.error_message, row.next_step, row.warnings]
         for field, cell in zip(fields, cells, strict=True):
             number = isinstance(cell, int | float) and not isinstance(cell, bool)
             assert (field if number else unescape_csv_text(field)) == cell_text(cell)
@@ -610,7 +859,8 @@ def test_xlsx_holds_each_cell_by_its_type(rows: list[tuple[list[Any], Status, st
         tail = [c.value for c in cells[4:]]
         assert tail[0] == outcome.status.value
         assert [None if v is None else unescape_xlsx_text(v) for v in tail[1:]] == [
-            None if v is None else cell_text(v) for v in (outcome.meeting_id, outcome.error_code, row.error_message)]
+            None if v is None else cell_text(v)
+            for v in (outcome.meeting_id, outcome.error_code, row.error_message, row.next_step, row.warnings)]
 
 
 def _first_months_of_1900(cell: Any) -> bool:

@@ -102,7 +102,8 @@ def test_missing_required_columns_are_named() -> None:
 
     assert str(caught.value) == (
         "term.csv: missing required column(s) contextId, domain, type, start_time "
-        "(headers found: User ID, Topic, Notes); start from `importer template`"
+        "(headers found: User ID, Topic, Notes); no header is close to them: add them, or start from "
+        "`importer template`"
     )
 
 
