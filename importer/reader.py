@@ -8,6 +8,12 @@ An .xlsx is read with python-calamine; openpyxl reads what calamine refuses (and
 why a damaged workbook cannot be read). Both give the same cells: text stripped, an
 empty cell None, whole numbers int, date cells datetime, error cells their text ("#N/A").
 A .csv is decoded as Excel may have saved it (BOM, UTF-16, UTF-8, cp1252); its cells are text.
+
+The header is the first row with two or more values. Rows above it that hold one value each
+are titles, not the header: the template's Schedule sheet has a one-line legend in A1 and
+its header in row 2. A sheet with no row of two values has its first row with a value as the
+header, as any sheet once had. Blank rows and title rows are skipped, and every row keeps its
+spreadsheet row number: the template's first data row is row 3.
 """
 
 from __future__ import annotations
@@ -69,9 +75,9 @@ def _read_sheet(path: Path, sheet_name: str | None) -> Sheet:
 
 
 def _assemble(path: str, rows: Rows) -> Sheet:
-    """The first row with a value is the header; every later row with a value is data,
-    padded or cut to the header's width."""
-    header = next((cells for _, cells in rows if _has_value(cells)), None)
+    """The header (see the module's docstring: the first row with two values, below any title
+    rows of one value); every later row with a value is data, padded or cut to the header's width."""
+    header, rows = _header(rows)
     if header is None:
         raise InputError(f"{path}: the sheet has no header row and no data")
     width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
@@ -86,6 +92,22 @@ def _assemble(path: str, rows: Rows) -> Sheet:
     if not data:
         raise InputError(f"{path}: the sheet has a header row but no data rows")
     return Sheet(path=path, headers=headers, rows=data)
+
+
+def _header(rows: Rows) -> tuple[Sequence[Cell] | None, Rows]:
+    """The header row and the rows after it. Leading rows of one value are held back until a
+    row of two or more values shows they were titles; if none does, the first of them is the
+    header and the others are data."""
+    titles: list[tuple[int, Sequence[Cell]]] = []
+    for row_number, cells in rows:
+        values = len(cells) - cells.count(None)
+        if values >= 2:
+            return cells, rows
+        if values == 1:
+            titles.append((row_number, cells))
+    if not titles:
+        return None, rows
+    return titles[0][1], iter(titles[1:])
 
 
 def _has_value(cells: Sequence[Cell]) -> bool:

@@ -2,17 +2,43 @@
 
 `write_template(path)` writes `.xlsx` or `.csv` by the path's extension.
 
-The .xlsx has four sheets: "Schedule" (the header row, ready to fill in: drop-downs and
-range checks made from the column table's kinds and rules (`columns.py`), an input message on every header cell,
+The .xlsx has four sheets: "Schedule" (ready to fill in: drop-downs and range checks made
+from the column table's kinds and rules (`columns.py`), an input message on every header cell,
 identifier, days and time columns stored as text, term dates formatted as dates, start
 times as date-times), "Help" (every column explained, the timetable way first), "Example"
 (filled rows that validate clean: timetable rows first, then explicit API rows) and a
 hidden "Lists" sheet feeding the timezone drop-down. The .csv is the header row alone
-(UTF-8 with BOM).
+(UTF-8 with BOM), without the legend.
 
-The timetable columns (days, time, first_day, last_day; see timetable.py) come right after
-topic: with timezone they are the easiest way to describe a weekly class, so the template
-puts them before type, start_time and the recurrence columns they replace.
+The first screen of Schedule guides a coordinator:
+
+- Row 1 is a one-line legend (cell A1 alone: the reader takes a row of one value above
+  the header for a title, see reader.py), the header is row 2 and data starts in row 3.
+- The quick columns come first: the row's ids and course, topic, the timetable (days,
+  time, first_day, last_day; see timetable.py) and timezone, the easiest way to describe a
+  weekly class. The panes are frozen below the header and right of topic, so the ids and
+  the topic stay in view.
+- The other columns are grouped with Excel's outline, their button left of each group: the
+  advanced columns (type, start_time, duration, agenda, password, the recurrence) at level
+  1, shown, since one-off sessions and other series need them and a coordinator should see
+  that they exist; the settings nested inside at level 2, collapsed, since Zoom's defaults
+  (an empty cell) suit most rows and 11 more columns would push the rest off the screen.
+  The outline buttons 1, 2, 3 show the quick columns, then the advanced, then all.
+- An empty cell a filled row needs turns red (conditional formatting): userId, contextId,
+  domain and topic always; type when none of the timetable columns is filled; start_time
+  when none is filled and type is not 1 or 3 (instant, no fixed time); the other timetable
+  columns and timezone once one timetable column is filled. These are the checker's own
+  rules (schema.py), so a red cell is one `importer validate` would refuse.
+
+Example has the same layout, with a last column, "about this example", saying what each
+row shows (a column the importer does not know is carried to the result sheet untouched and
+never sent, so the rows stay valid), and the same words in a note on the row's row_id.
+Help's rows have explicit heights (estimated from the text and the column widths), since
+LibreOffice does not grow a wrapped row by itself. Schedule, Help and Example print
+landscape, one page wide, with the header rows on every page; the print area of Schedule and
+Example is the template's columns and its 2,000 prepared rows, of which Excel and LibreOffice
+print only the pages that have something in them (the template alone prints on one page,
+where it printed 13 pages of header cells before).
 
 The output is deterministic, byte for byte: fixed document dates, XlsxWriter's fixed zip
 timestamps (in-memory mode), and fixed data, so the copies committed under `templates/`
@@ -26,6 +52,7 @@ import csv
 import io
 import os
 import secrets
+import textwrap
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,20 +71,53 @@ from .cells import (
     Whole,
     zone_names,
 )
-from .columns import BY_NAME, INPUT_COLUMNS, REQUIRED_WITH_TIMETABLE, Column
+from .columns import (
+    BY_NAME,
+    INPUT_COLUMNS,
+    REQUIRED_WITH_TIMETABLE,
+    SETTING_COLUMNS,
+    TIMETABLE_FIELDS,
+    Column,
+    Group,
+    Need,
+)
 from .errors import InputError
 from .limits import EXCEL_MAX_ROWS, MAX_OCCURRENCES
 from .models import RESULT_COLUMNS
 
-#: The template's columns, in order: the column table's (the timetable columns right after
-#: topic, before the API columns type, start_time, ... that they replace).
+#: The template's columns, in order: the column table's (the timetable columns and timezone
+#: right after topic, before the API columns type, start_time, ... that they replace).
 TEMPLATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in INPUT_COLUMNS)
+#: The timezone column: optional for an API row, needed by a timetable row (schema.py).
+TIMEZONE = "timezone"
+#: The quick columns, all a weekly class needs: the row's ids and course, what every row
+#: needs (topic), the timetable and its timezone. They come first in the column table.
+QUICK_COLUMNS: tuple[str, ...] = tuple(
+    column.name for column in INPUT_COLUMNS
+    if column.group in (Group.ROW, Group.TIMETABLE) or column.need is Need.ALWAYS or column.name == TIMEZONE)
+#: The advanced columns, for other kinds of meeting: the rest of the meeting's and the recurrence.
+ADVANCED_COLUMNS: tuple[str, ...] = tuple(
+    name for name in TEMPLATE_COLUMNS if name not in QUICK_COLUMNS and name not in SETTING_COLUMNS)
+#: Excel outline levels: the advanced columns shown, the settings nested inside them, collapsed.
+ADVANCED_LEVEL = 1
+SETTINGS_LEVEL = 2
+#: The last column frozen in view (with every column left of it).
+FROZEN_THROUGH = "topic"
 
 SUFFIXES = (".xlsx", ".csv")
 SCHEDULE_SHEET = "Schedule"
 HELP_SHEET = "Help"
 EXAMPLE_SHEET = "Example"
 LISTS_SHEET = "Lists"
+
+#: Schedule's and Example's rows (zero-based): the legend, the header, the first data row.
+LEGEND_ROW, HEADER_ROW, FIRST_ROW = 0, 1, 2
+LEGEND = ("Dark headers are required in every row · light ones are optional · an empty cell means Zoom's "
+          "default · a red cell needs a value · see the Help sheet")
+EXAMPLE_LEGEND = ("Example rows, all valid: the last column says what each one shows · copy a row to the "
+                  "Schedule sheet to start from it · see the Help sheet")
+#: Example's last column: what the row shows. The importer carries it through, never sends it.
+ABOUT_COLUMN = "about this example"
 
 #: Data rows (below the header) whose cells carry the Text / date-time number formats.
 #: The whole column carries them too, for Excel; the cells make it explicit for any reader.
@@ -79,6 +139,19 @@ CREATED = datetime(2026, 1, 1, 0, 0, 0)
 INPUT_TITLE_MAX = 32
 #: A choice of more options than this is checked as a range of whole numbers, not a drop-down.
 DROP_DOWN_MAX = 5
+#: An empty cell that a filled row needs (Excel's "light red fill with dark red text").
+MISSING_FILL = "#FFC7CE"
+MISSING_FONT = "#9C0006"
+
+#: Help's column widths (Excel's unit: the width of a digit of the default font).
+HELP_WIDTHS = (34, 26, 60, 44, 40)
+#: Characters of text a column holds per unit of its width. English text averages narrower
+#: than a digit: about 1.25 characters a unit in Calibri, and in DejaVu Sans, which LibreOffice
+#: draws where Calibri is missing (and widens the columns to match); 1.1 leaves room, so that
+#: a row is never too short.
+CHARS_PER_UNIT = 1.1
+#: Points a line of the default font (11 point) takes: Excel's default row height.
+LINE_POINTS = 15
 
 HOW_IT_WORKS = (
     "Fill in one row per class or meeting on the Schedule sheet. The Example sheet shows filled rows; the table "
@@ -92,10 +165,14 @@ HOW_IT_WORKS = (
     f"Zoom allows at most {MAX_OCCURRENCES} classes in one recurring meeting; split a longer term into two rows.",
     "Select a header cell for a note on its column. Dark headers are always required. An empty cell means "
     "Zoom's default. Columns you add are carried to the result sheet untouched.",
+    "The Schedule sheet starts with the quick columns, the ids, topic and the timetable. The advanced columns "
+    "follow, and the settings are folded away: click + above the columns, or the outline level 3, to show "
+    "them. A cell turns red when its row is filled but the cell, which the row needs, is empty.",
     "Check the sheet with `importer validate FILE` (sends nothing), then `importer run FILE` creates each "
     "meeting in Zoom and adds it to its course.",
-    f"Both write a result sheet: your rows plus {', '.join(RESULT_COLUMNS[:-1])} and {RESULT_COLUMNS[-1]}. Fix "
-    "what it asks for in the result sheet and run that sheet again: meetings that exist are never created twice.",
+    f"Both write a result sheet: your rows plus {len(RESULT_COLUMNS)} columns, {', '.join(RESULT_COLUMNS[:-1])} "
+    f"and {RESULT_COLUMNS[-1]} (see the end of this sheet). Fix what it asks for in the result sheet and run "
+    "that sheet again: meetings that exist are never created twice.",
 )
 
 
@@ -157,6 +234,7 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
     # The timetable way first: days, time, first_day, last_day and timezone make the weekly
     # type 8 meeting; type, start_time, duration and the recurrence columns stay empty.
     {  # a Mon/Wed/Fri lecture for the whole term (48 classes; Zoom allows 50)
+        ABOUT_COLUMN: "weekly lecture, the timetable way: days, time, first_day, last_day, timezone",
         "row_id": "S27-BIO101-LEC", "userId": "m.okafor@example.edu",
         "contextId": "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1", "domain": "canvas.example.edu",
         "courseId": "48213", "topic": "BIO 101 Principles of Biology: Lecture",
@@ -167,6 +245,7 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
         "settings.meeting_authentication": False,
     },
     {  # a Tue/Thu afternoon lecture, with a TA as alternative host; the first class is Tuesday the 12th
+        ABOUT_COLUMN: "Tue/Thu lecture, the timetable way, AM/PM times, a TA as alternative host",
         "row_id": "S27-CHEM210-LEC", "userId": "r.alvarez@example.edu",
         "contextId": "3f4419a03c2d3d424cf71252898a3aa7783772b0", "domain": "canvas.example.edu",
         "courseId": "48377", "topic": "CHEM 210 Organic Chemistry: Lecture",
@@ -179,6 +258,7 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
     },
     # The explicit API way, for other kinds of meeting.
     {  # a one-off exam review
+        ABOUT_COLUMN: "one-off review (type 2): type, start_time and duration instead of a timetable",
         "row_id": "S27-BIO101-MIDREV", "userId": "m.okafor@example.edu",
         "contextId": "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1", "domain": "canvas.example.edu",
         "courseId": "48213", "topic": "BIO 101 Midterm review", "type": 2,
@@ -191,6 +271,8 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
     # a cross-listed seminar: the same row_id in two courses is one meeting, linked to both
     *(
         {
+            ABOUT_COLUMN: f"cross-listed seminar, course {number} of 2: one row_id, one meeting; type 8, the "
+                          "recurrence columns",
             "row_id": "S27-HIST240-SEM", "userId": "s.chen@example.edu", "contextId": context,
             "domain": "canvas.example.edu", "courseId": course,
             "topic": "HIST 240 / POLS 240 joint seminar", "type": 8,
@@ -199,8 +281,9 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
             "settings.host_video": True, "settings.participant_video": True, "settings.waiting_room": True,
             "settings.auto_recording": "none", "settings.audio": "both",
         }
-        for context, course in (("409e62824c0c90714a179c6b47f6f29af7232d0d", "48502"),
-                                ("1ba54235fa1e0aefa52ccc711ca65c8fb47b7c41", "48519"))
+        for number, (context, course) in enumerate((("409e62824c0c90714a179c6b47f6f29af7232d0d", "48502"),
+                                                    ("1ba54235fa1e0aefa52ccc711ca65c8fb47b7c41", "48519")),
+                                                   start=1)
     ),
 )
 
@@ -291,9 +374,11 @@ class _Formats:
         header = {"bold": True, "border": 1, "valign": "top"}
         self.required_header = workbook.add_format({**header, "bg_color": "#1F4E78", "font_color": "#FFFFFF"})
         self.optional_header = workbook.add_format({**header, "bg_color": "#DDEBF7"})
+        self.legend = workbook.add_format({"italic": True, "font_color": "#404040"})
         self.text = workbook.add_format({"num_format": TEXT_FORMAT})
         self.date = workbook.add_format({"num_format": DATE_FORMAT})
         self.datetime = workbook.add_format({"num_format": DATETIME_FORMAT})
+        self.missing = workbook.add_format({"bg_color": MISSING_FILL, "font_color": MISSING_FONT})
         self.title = workbook.add_format({"bold": True, "font_size": 14})
         self.table_header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
@@ -316,6 +401,8 @@ class _Formats:
 def _width(column: str) -> float:
     if column == "contextId":
         return 44
+    if column == ABOUT_COLUMN:
+        return 84
     if column in ("topic", "agenda", "settings.alternative_hosts"):
         return 36
     if column in ("userId", "timezone", "row_id"):
@@ -327,53 +414,156 @@ def _width(column: str) -> float:
     return max(12.0, len(column) + 2.0)
 
 
-def _write_header(sheet: Any, formats: _Formats) -> None:
+def _outline(column: str) -> dict[str, Any]:
+    """A column's place in the outline: the advanced columns shown at level 1, the settings
+    collapsed at level 2; the column left of the settings holds their (collapsed) button."""
+    if column in SETTING_COLUMNS:
+        return {"level": SETTINGS_LEVEL, "hidden": True}
+    options: dict[str, Any] = {"level": ADVANCED_LEVEL} if column in ADVANCED_COLUMNS else {}
+    position = TEMPLATE_COLUMNS.index(column)
+    if position + 1 < len(TEMPLATE_COLUMNS) and TEMPLATE_COLUMNS[position + 1] == SETTING_COLUMNS[0]:
+        options["collapsed"] = True
+    return options
+
+
+def _write_header(sheet: Any, formats: _Formats, legend: str, extra: tuple[str, ...] = ()) -> None:
+    """The legend, the header row (the template's columns, then `extra` ones), the column
+    widths, formats and outline, the frozen panes and the print set-up."""
+    # The outline's buttons sit left of each group, so that the settings' button is not
+    # shared with the advanced group's (both would end at the same column on the right).
+    sheet.outline_settings(True, True, False, False)
     for col, column in enumerate(TEMPLATE_COLUMNS):
-        sheet.set_column(col, col, _width(column), formats.column(column))
-        sheet.write_string(0, col, column, formats.header(column))
-    sheet.freeze_panes(1, 0)
+        sheet.set_column(col, col, _width(column), formats.column(column), _outline(column))
+        sheet.write_string(HEADER_ROW, col, column, formats.header(column))
+    for col, column in enumerate(extra, start=len(TEMPLATE_COLUMNS)):
+        sheet.set_column(col, col, _width(column))
+        sheet.write_string(HEADER_ROW, col, column, formats.optional_header)
+    sheet.write_string(LEGEND_ROW, 0, legend, formats.legend)
+    sheet.freeze_panes(FIRST_ROW, TEMPLATE_COLUMNS.index(FROZEN_THROUGH) + 1)
+    last_col = len(TEMPLATE_COLUMNS) + len(extra) - 1
+    _print_setup(sheet, LEGEND_ROW, HEADER_ROW)
+    # The template's columns and prepared rows. Excel and LibreOffice leave out the pages
+    # with nothing in them, so only filled rows print. (Not whole columns, $A:$AI: openpyxl,
+    # the reader's fallback, warns that it cannot read such a print area.)
+    sheet.print_area(0, 0, FIRST_ROW + FORMATTED_ROWS - 1, last_col)
+
+
+def _print_setup(sheet: Any, first_title_row: int, last_title_row: int) -> None:
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)  # one page wide, as many tall as it takes
+    sheet.repeat_rows(first_title_row, last_title_row)
 
 
 def _write_schedule(sheet: Any, formats: _Formats, zone_count: int) -> None:
-    _write_header(sheet, formats)
+    _write_header(sheet, formats, LEGEND)
     for col, column in enumerate(TEMPLATE_COLUMNS):
-        sheet.data_validation(0, col, 0, col, {
+        sheet.data_validation(HEADER_ROW, col, HEADER_ROW, col, {
             "validate": "any", "input_title": column[:INPUT_TITLE_MAX], "input_message": input_message(column)})
         rule = validation(BY_NAME[column], zone_count)
         if rule is not None:
-            sheet.data_validation(1, col, EXCEL_MAX_ROWS - 1, col, rule)  # to the last row (zero-based)
+            sheet.data_validation(FIRST_ROW, col, EXCEL_MAX_ROWS - 1, col, rule)  # to the last row (zero-based)
         cell_format = formats.column(column)
         if cell_format is not None:
-            for row in range(1, FORMATTED_ROWS + 1):
+            for row in range(FIRST_ROW, FIRST_ROW + FORMATTED_ROWS):
                 sheet.write_blank(row, col, None, cell_format)
+    for columns, criteria in missing_value_rules():
+        first = TEMPLATE_COLUMNS.index(columns[0])
+        ranges = " ".join(_column_range(TEMPLATE_COLUMNS.index(name)) for name in columns)
+        sheet.conditional_format(FIRST_ROW, first, EXCEL_MAX_ROWS - 1, first, {
+            "type": "formula", "criteria": criteria, "format": formats.missing, "multi_range": ranges})
+
+
+def _column_range(col: int) -> str:
+    from xlsxwriter.utility import xl_range
+
+    return str(xl_range(FIRST_ROW, col, EXCEL_MAX_ROWS - 1, col))
+
+
+def missing_value_rules() -> list[tuple[tuple[str, ...], str]]:
+    """Schedule's conditional formats: (columns, formula) that turn a needed empty cell red.
+
+    Each formula is written for the first column's cell in the first data row (Excel moves
+    it to every other cell of the ranges). "Empty" is empty or blanks, as the reader reads
+    it; a row is filled when any of the template's columns holds something."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    row = FIRST_ROW + 1  # the spreadsheet's row number
+
+    def cell(name: str, fixed: bool = True) -> str:
+        return f"{'$' if fixed else ''}{xl_col_to_name(TEMPLATE_COLUMNS.index(name))}{row}"
+
+    def empty(name: str) -> str:
+        return f'LEN(TRIM({cell(name, fixed=False)}))=0'
+
+    filled_row = f"COUNTA({cell(TEMPLATE_COLUMNS[0])}:{cell(TEMPLATE_COLUMNS[-1])})>0"
+    timetable = f"COUNTA({','.join(cell(name) for name in TIMETABLE_FIELDS)})"
+    meeting_type = cell("type")
+    untimed = ",".join(f"{meeting_type}={value}" for value in (1, 3, '"1"', '"3"'))
+    return [
+        # every row: userId, contextId, domain, topic
+        (REQUIRED_WITH_TIMETABLE, f"=AND({empty(REQUIRED_WITH_TIMETABLE[0])},{filled_row})"),
+        # a row without the timetable: type
+        (("type",), f"=AND({empty('type')},{filled_row},{timetable}=0)"),
+        # ... and start_time, unless type is 1 (instant) or 3 (no fixed time)
+        (("start_time",), f"=AND({empty('start_time')},{filled_row},{timetable}=0,NOT(OR({untimed})))"),
+        # a row with one timetable column: the others and timezone
+        ((*TIMETABLE_FIELDS, TIMEZONE), f"=AND({empty(TIMETABLE_FIELDS[0])},{timetable}>0)"),
+    ]
+
+
+def _lines(text: str, width: float, bold: bool = False) -> int:
+    """How many lines `text` takes, wrapped in a column `width` wide (an estimate that errs long)."""
+    per_line = max(1, int(width * CHARS_PER_UNIT * (0.9 if bold else 1.0)))
+    return max(1, len(textwrap.wrap(text, per_line, break_on_hyphens=False)))
+
+
+def _height(*cells: tuple[str, float, bool]) -> float:
+    """A row's height in points for its (text, column width, bold) cells."""
+    return LINE_POINTS * max(_lines(text, width, bold) for text, width, bold in cells)
 
 
 def _write_help(sheet: Any, formats: _Formats) -> None:
-    sheet.set_column(0, 0, 30)
-    sheet.set_column(1, 1, 24)
-    sheet.set_column(2, 2, 60)
-    sheet.set_column(3, 3, 44)
-    sheet.set_column(4, 4, 40)
+    for col, width in enumerate(HELP_WIDTHS):
+        sheet.set_column(col, col, width)
+    last_col = len(HELP_WIDTHS) - 1
+    whole = sum(HELP_WIDTHS)
     sheet.write_string(0, 0, "Term schedule: how it works", formats.title)
+    sheet.set_row(0, 21)
+    # Each line wraps across the sheet's width: one merged cell a line, as tall as its text.
     for offset, line in enumerate(HOW_IT_WORKS, start=1):
-        sheet.write_string(offset, 0, line)
+        sheet.merge_range(offset, 0, offset, last_col, line, formats.wrap)
+        sheet.set_row(offset, _height((line, whole, False)))
     top = len(HOW_IT_WORKS) + 2
-    for col, title in enumerate(("column", "required", "meaning", "format", "example")):
+    titles = ("column", "required", "meaning", "format", "example")
+    for col, title in enumerate(titles):
         sheet.write_string(top, col, title, formats.table_header)
+    row = top
     for row, column in enumerate(TEMPLATE_COLUMNS, start=top + 1):
         info = BY_NAME[column]
-        sheet.write_string(row, 0, column, formats.wrap_bold)
-        sheet.write_string(row, 1, info.required, formats.wrap)
-        sheet.write_string(row, 2, info.meaning, formats.wrap)
-        sheet.write_string(row, 3, info.format, formats.wrap)
-        sheet.write_string(row, 4, info.example, formats.wrap)
+        texts = (column, info.required, info.meaning, info.format, info.example)
+        for col, text in enumerate(texts):
+            sheet.write_string(row, col, text, formats.wrap_bold if col == 0 else formats.wrap)
+        sheet.set_row(row, _height(*((text, width, col == 0)
+                                     for col, (text, width) in enumerate(zip(texts, HELP_WIDTHS, strict=True)))))
+    # The result sheet's own columns, named and explained.
+    results = row + 2
+    sheet.write_string(results, 0, "result column", formats.table_header)
+    sheet.merge_range(results, 1, results, last_col, "what the result sheet says in it", formats.table_header)
+    for row, name in enumerate(RESULT_COLUMNS, start=results + 1):
+        meaning = BY_NAME[name].meaning
+        sheet.write_string(row, 0, name, formats.wrap_bold)
+        sheet.merge_range(row, 1, row, last_col, meaning, formats.wrap)
+        sheet.set_row(row, _height((name, HELP_WIDTHS[0], True), (meaning, whole - HELP_WIDTHS[0], False)))
     sheet.freeze_panes(top + 1, 0)
+    _print_setup(sheet, top, top)
+    sheet.print_area(0, 0, row, last_col)
 
 
 def _write_example(sheet: Any, formats: _Formats) -> None:
-    _write_header(sheet, formats)
-    for row, values in enumerate(EXAMPLE_ROWS, start=1):
-        for col, column in enumerate(TEMPLATE_COLUMNS):
+    _write_header(sheet, formats, EXAMPLE_LEGEND, extra=(ABOUT_COLUMN,))
+    sheet.set_comments_author("importer")
+    for row, values in enumerate(EXAMPLE_ROWS, start=FIRST_ROW):
+        for col, column in enumerate((*TEMPLATE_COLUMNS, ABOUT_COLUMN)):
             value = values.get(column)
             if value is None:
                 continue
@@ -387,3 +577,4 @@ def _write_example(sheet: Any, formats: _Formats) -> None:
                 sheet.write_number(row, col, value)
             else:
                 sheet.write_string(row, col, value, formats.column(column))
+        sheet.write_comment(row, 0, f"This example: {values[ABOUT_COLUMN]}.", {"x_scale": 1.5})

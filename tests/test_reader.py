@@ -277,6 +277,56 @@ def test_folder_instead_of_a_file(tmp_path: Path) -> None:
     assert refused(folder) == f"{folder}: is a folder, not a schedule file"
 
 
+# --- title rows above the header ------------------------------------------------------------
+
+
+def test_csv_one_cell_title_row_above_the_header(tmp_path: Path) -> None:
+    # As a CSV saved from the template's Schedule sheet: the legend in A1, the header in row 2.
+    data = b"Dark headers are required in every row,,\r\nUser ID,Topic,Notes\r\na@x.edu,Intro,\r\n"
+
+    sheet = read_bytes(tmp_path, "titled.csv", data)
+
+    assert sheet.headers == ("User ID", "Topic", "Notes")
+    assert rows_of(sheet) == [(3, ("a@x.edu", "Intro", None))]
+
+
+def test_xlsx_title_rows_above_the_header_keep_real_row_numbers(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "titled.xlsx", [
+        ["Fall 2026 schedule"], [], [None, "   ", "prepared by the registrar"],
+        ["User ID", "Topic"], ["a@x.edu", "Intro"], [], ["b@x.edu"],
+    ])
+
+    sheet = read_sheet(path)
+
+    assert sheet.headers == ("User ID", "Topic")
+    assert rows_of(sheet) == [(5, ("a@x.edu", "Intro")), (7, ("b@x.edu", None))]
+
+
+def test_a_first_row_of_two_cells_is_still_the_header(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "two.xlsx", [["Fall 2026", "schedule"], ["User ID", "Topic"], ["a@x.edu", "T"]])
+
+    sheet = read_sheet(path)
+
+    assert sheet.headers == ("Fall 2026", "schedule")
+    assert rows_of(sheet) == [(2, ("User ID", "Topic")), (3, ("a@x.edu", "T"))]
+
+
+def test_a_sheet_of_one_column_has_its_first_row_as_header(tmp_path: Path) -> None:
+    # No row has two values: nothing is a title, the first row with a value is the header.
+    data = b"\r\nTopic\r\nIntro\r\n\r\nLab\r\n"
+
+    sheet = read_bytes(tmp_path, "one.csv", data)
+
+    assert sheet.headers == ("Topic",)
+    assert rows_of(sheet) == [(3, ("Intro",)), (5, ("Lab",))]
+
+
+def test_a_title_alone_is_a_header_without_data(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "title.xlsx", [["Fall 2026 schedule"], []])
+
+    assert refused(path) == f"{path}: the sheet has a header row but no data rows"
+
+
 # --- xlsx: layout and round trips ---------------------------------------------------------
 
 

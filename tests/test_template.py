@@ -11,21 +11,37 @@ from typing import Any
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter
 
+from importer import ReadOptions, Status, validate_file
 from importer.cli import cli
-from importer.columns import BY_NAME, REQUIRED, REQUIRED_WITH_TIMETABLE, TIMETABLE_FIELDS, ColumnMap
+from importer.columns import (
+    BY_NAME,
+    REQUIRED,
+    REQUIRED_WITH_TIMETABLE,
+    SETTING_COLUMNS,
+    TIMETABLE_FIELDS,
+    ColumnMap,
+    Group,
+)
 from importer.errors import InputError
 from importer.limits import MAX_OCCURRENCES
-from importer.models import SourceRow
+from importer.models import RESULT_COLUMNS, SourceRow
 from importer.reader import read_sheet
 from importer.schema import check_row
 from importer.template import (
+    ABOUT_COLUMN,
+    ADVANCED_COLUMNS,
     DATE_FORMAT,
     DATETIME_FORMAT,
     EXAMPLE_ROWS,
     FORMATTED_ROWS,
+    HELP_WIDTHS,
     HOW_IT_WORKS,
+    LINE_POINTS,
     LISTS_SHEET,
+    MISSING_FILL,
+    QUICK_COLUMNS,
     TEMPLATE_COLUMNS,
     TEXT_COLUMNS,
     input_message,
@@ -37,13 +53,17 @@ from importer.timetable import expand, parse_days, parse_time_range
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 EXPECTED_COLUMNS = (
     "row_id", "userId", "contextId", "domain", "courseId", "topic", "days", "time", "first_day", "last_day",
-    "type", "start_time", "duration",
-    "timezone", "agenda", "password", "recurrence_type", "repeat_interval", "weekly_days", "monthly_day",
+    "timezone", "type", "start_time", "duration",
+    "agenda", "password", "recurrence_type", "repeat_interval", "weekly_days", "monthly_day",
     "monthly_week", "monthly_week_day", "end_times", "end_date_time", "settings.host_video",
     "settings.participant_video", "settings.join_before_host", "settings.jbh_time", "settings.mute_upon_entry",
     "settings.waiting_room", "settings.auto_recording", "settings.alternative_hosts", "settings.approval_type",
     "settings.audio", "settings.meeting_authentication",
 )
+#: Schedule's and Example's layout, as a coordinator sees it: the legend, the header, the first data row.
+LEGEND_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3
+#: A moment before the Example's 2027 dates, so that none is "in the past".
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +83,7 @@ def _validations(sheet: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for validation in sheet.data_validations.dataValidation:
         for cell_range in validation.sqref.ranges:
-            if cell_range.min_row == 2:
+            if cell_range.min_row == FIRST_ROW:
                 assert cell_range.min_col == cell_range.max_col
                 found[TEMPLATE_COLUMNS[cell_range.min_col - 1]] = validation
     return found
@@ -73,7 +93,7 @@ def _header_prompts(sheet: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     for validation in sheet.data_validations.dataValidation:
         for cell_range in validation.sqref.ranges:
-            if cell_range.min_row == cell_range.max_row == 1 and validation.prompt:
+            if cell_range.min_row == cell_range.max_row == HEADER_ROW and validation.prompt:
                 found[TEMPLATE_COLUMNS[cell_range.min_col - 1]] = validation.prompt
     return found
 
@@ -123,9 +143,9 @@ def test_xlsx_zip_members_have_fixed_timestamps(xlsx: Path) -> None:
 def test_column_list_is_the_documented_order() -> None:
     assert TEMPLATE_COLUMNS == EXPECTED_COLUMNS
     assert len(set(TEMPLATE_COLUMNS)) == len(TEMPLATE_COLUMNS)
-    # The timetable columns come right after topic, before the API columns they replace.
+    # The timetable columns and timezone come right after topic, before the API columns they replace.
     topic = TEMPLATE_COLUMNS.index("topic")
-    assert TEMPLATE_COLUMNS[topic + 1:topic + 5] == TIMETABLE_FIELDS
+    assert TEMPLATE_COLUMNS[topic + 1:topic + 6] == (*TIMETABLE_FIELDS, "timezone")
 
 
 def test_headers_are_canonical_names_the_importer_matches() -> None:
@@ -139,9 +159,8 @@ def test_sheets_and_header(workbook: Any) -> None:
     assert workbook.active.title == "Schedule"
     assert [sheet.sheet_state for sheet in workbook.worksheets] == ["visible", "visible", "visible", "hidden"]
     schedule = workbook["Schedule"]
-    assert tuple(cell.value for cell in schedule[1]) == TEMPLATE_COLUMNS
-    assert schedule.freeze_panes == "A2"
-    assert all(value is None for row in schedule.iter_rows(min_row=2, values_only=True) for value in row)
+    assert tuple(cell.value for cell in schedule[HEADER_ROW]) == TEMPLATE_COLUMNS
+    assert all(value is None for row in schedule.iter_rows(min_row=FIRST_ROW, values_only=True) for value in row)
 
 
 def test_data_validations(workbook: Any) -> None:
@@ -176,7 +195,7 @@ def test_data_validations(workbook: Any) -> None:
     for column, rule in rules.items():
         assert rule.showErrorMessage and rule.allow_blank, column
         (cells,) = rule.sqref.ranges  # one range: the whole column below the header
-        assert (cells.min_row, cells.max_row) == (2, 1_048_576), column
+        assert (cells.min_row, cells.max_row) == (FIRST_ROW, 1_048_576), column
 
 
 def test_timezone_list_sheet(workbook: Any) -> None:
@@ -210,20 +229,22 @@ def test_identifier_and_date_columns_are_formatted(workbook: Any) -> None:
         assert name in TEXT_COLUMNS
     for name in TEXT_COLUMNS:
         col = TEMPLATE_COLUMNS.index(name) + 1
-        for row in (2, FORMATTED_ROWS // 2, FORMATTED_ROWS + 1):
+        for row in (FIRST_ROW, FORMATTED_ROWS // 2, FIRST_ROW + FORMATTED_ROWS - 1):
             assert schedule.cell(row, col).number_format == "@", (name, row)
     start = TEMPLATE_COLUMNS.index("start_time") + 1
-    assert schedule.cell(2, start).number_format == DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
-    assert schedule.cell(FORMATTED_ROWS + 1, start).number_format == DATETIME_FORMAT
+    assert schedule.cell(FIRST_ROW, start).number_format == DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
+    assert schedule.cell(FIRST_ROW + FORMATTED_ROWS - 1, start).number_format == DATETIME_FORMAT
     for name in ("first_day", "last_day"):
         col = TEMPLATE_COLUMNS.index(name) + 1
-        for row in (2, FORMATTED_ROWS + 1):
+        for row in (FIRST_ROW, FIRST_ROW + FORMATTED_ROWS - 1):
             assert schedule.cell(row, col).number_format == DATE_FORMAT == "yyyy-mm-dd", (name, row)
+    # The header cells are not formatted as text: the header is not a data row.
+    assert schedule.cell(HEADER_ROW, 1).value == "row_id"
 
 
 def test_dark_headers_are_the_columns_every_row_needs(workbook: Any) -> None:
     schedule = workbook["Schedule"]
-    dark = {cell.value for cell in schedule[1] if cell.font.b and cell.fill.fgColor.rgb.endswith("1F4E78")}
+    dark = {cell.value for cell in schedule[HEADER_ROW] if cell.font.b and cell.fill.fgColor.rgb.endswith("1F4E78")}
     assert dark == set(REQUIRED_WITH_TIMETABLE)
 
 
@@ -238,7 +259,8 @@ def test_help_sheet_documents_every_column(workbook: Any) -> None:
     assert [row[0] for row in rows[1:1 + len(HOW_IT_WORKS)]] == list(HOW_IT_WORKS)
     titles = ("column", "required", "meaning", "format", "example")
     header_at = next(i for i, row in enumerate(rows) if row[:5] == titles)
-    table = {row[0]: row for row in rows[header_at + 1:] if row[0]}
+    end = next(i for i in range(header_at + 1, len(rows)) if not rows[i][0])  # the table ends at a blank row
+    table = {row[0]: row for row in rows[header_at + 1:end]}
     assert list(table) == list(TEMPLATE_COLUMNS)
     for column, (_, required, meaning, form, example) in table.items():
         assert meaning and form and example, column
@@ -257,14 +279,153 @@ def test_help_sheet_documents_every_column(workbook: Any) -> None:
     assert all(table[name][2] == BY_NAME[name].meaning for name in TEMPLATE_COLUMNS)
 
 
+# --- (2b) the first screen guides ------------------------------------------------------------
+
+
+def _dimension(sheet: Any, name: str) -> Any:
+    """The column dimension covering the template column `name` (openpyxl may group equal columns)."""
+    col = TEMPLATE_COLUMNS.index(name) + 1
+    found = [d for d in sheet.column_dimensions.values() if d.min is not None and d.min <= col <= d.max]
+    return found[0] if found else sheet.column_dimensions[get_column_letter(col)]
+
+
+@pytest.mark.parametrize("name", ["Schedule", "Example"])
+def test_legend_above_the_header_and_panes_frozen_through_topic(workbook: Any, name: str) -> None:
+    sheet = workbook[name]
+    legend = [cell.value for cell in sheet[LEGEND_ROW]]
+    assert legend[0] and set(legend[1:]) == {None}  # one line, in A1 alone
+    assert "see the Help sheet" in legend[0]
+    if name == "Schedule":
+        assert legend[0].startswith("Dark headers are required in every row · light ones are optional")
+        assert "an empty cell means Zoom's default" in legend[0] and "a red cell needs a value" in legend[0]
+    assert sheet.cell(HEADER_ROW, 1).value == "row_id"
+    # Frozen below the header rows and right of topic: the ids and the topic stay in view.
+    topic = get_column_letter(TEMPLATE_COLUMNS.index("topic") + 1)
+    assert topic == "F" and sheet.freeze_panes == f"G{FIRST_ROW}"
+
+
+def test_quick_advanced_and_settings_columns_come_from_the_column_table() -> None:
+    rows = tuple(c for c in TEMPLATE_COLUMNS if BY_NAME[c].group is Group.ROW)
+    recurrence = tuple(c for c in TEMPLATE_COLUMNS if BY_NAME[c].group is Group.RECURRENCE)
+    assert (*rows, "topic", *TIMETABLE_FIELDS, "timezone") == QUICK_COLUMNS
+    assert ("type", "start_time", "duration", "agenda", "password", *recurrence) == ADVANCED_COLUMNS
+    # In this order, so that each group is one block of columns.
+    assert TEMPLATE_COLUMNS == QUICK_COLUMNS + ADVANCED_COLUMNS + SETTING_COLUMNS
+
+
+@pytest.mark.parametrize("name", ["Schedule", "Example"])
+def test_advanced_columns_grouped_and_settings_folded_away(workbook: Any, name: str) -> None:
+    sheet = workbook[name]
+    for column in QUICK_COLUMNS:
+        dimension = _dimension(sheet, column)
+        assert (dimension.outlineLevel or 0, dimension.hidden) == (0, False), column
+    for column in ADVANCED_COLUMNS:
+        dimension = _dimension(sheet, column)
+        assert (dimension.outlineLevel, dimension.hidden) == (1, False), column
+    for column in SETTING_COLUMNS:
+        dimension = _dimension(sheet, column)
+        assert (dimension.outlineLevel, dimension.hidden) == (2, True), column
+    # The buttons sit left of the groups: the settings' (collapsed) one over end_date_time.
+    assert sheet.sheet_properties.outlinePr.summaryRight is False
+    assert TEMPLATE_COLUMNS[TEMPLATE_COLUMNS.index(SETTING_COLUMNS[0]) - 1] == "end_date_time"
+    assert _dimension(sheet, "end_date_time").collapsed
+    assert sheet.sheet_properties.outlinePr.showOutlineSymbols in (None, True)  # shown (the default)
+
+
+def test_empty_required_cells_turn_red(workbook: Any) -> None:
+    schedule = workbook["Schedule"]
+    rules: dict[str, tuple[str, Any]] = {}
+    for formatting in schedule.conditional_formatting:
+        (rule,) = formatting.rules
+        for cell_range in formatting.sqref.ranges:
+            assert (cell_range.min_row, cell_range.max_row) == (FIRST_ROW, 1_048_576)
+            assert cell_range.min_col == cell_range.max_col
+            rules[TEMPLATE_COLUMNS[cell_range.min_col - 1]] = (rule.formula[0], rule.dxf)
+    everything = f"COUNTA($A{FIRST_ROW}:${get_column_letter(len(TEMPLATE_COLUMNS))}{FIRST_ROW})>0"
+    # Every row: userId, contextId, domain, topic, written for the first range's cell (B3).
+    for column in REQUIRED_WITH_TIMETABLE:
+        assert rules[column][0] == f"AND(LEN(TRIM(B{FIRST_ROW}))=0,{everything})", column
+    timetable = ",".join(f"${get_column_letter(TEMPLATE_COLUMNS.index(n) + 1)}{FIRST_ROW}" for n in TIMETABLE_FIELDS)
+    assert timetable == "$G3,$H3,$I3,$J3"
+    # type and start_time: only in a row that does not use the timetable (start_time: not for types 1, 3).
+    assert rules["type"][0] == f"AND(LEN(TRIM(L3))=0,{everything},COUNTA({timetable})=0)"
+    assert rules["start_time"][0] == (f"AND(LEN(TRIM(M3))=0,{everything},COUNTA({timetable})=0,"
+                                      'NOT(OR($L3=1,$L3=3,$L3="1",$L3="3")))')
+    # The timetable columns and timezone: once one timetable column is filled.
+    for column in (*TIMETABLE_FIELDS, "timezone"):
+        assert rules[column][0] == f"AND(LEN(TRIM(G3))=0,COUNTA({timetable})>0)", column
+    assert set(rules) == {*REQUIRED_WITH_TIMETABLE, "type", "start_time", *TIMETABLE_FIELDS, "timezone"}
+    for column, (_, dxf) in rules.items():
+        assert dxf.fill.bgColor.rgb.endswith(MISSING_FILL.lstrip("#")), column
+    assert not workbook["Example"].conditional_formatting  # the Example rows are complete
+
+
+def test_help_rows_are_as_tall_as_their_text(workbook: Any) -> None:
+    help_sheet = workbook["Help"]
+    # XlsxWriter stores a width with Excel's padding of 0.71.
+    widths = [int(help_sheet.column_dimensions[get_column_letter(col)].width) for col in range(1, 6)]
+    assert tuple(widths) == HELP_WIDTHS
+    # The how-it-works lines wrap across the whole width: one merged cell a line.
+    how = range(2, 2 + len(HOW_IT_WORKS))
+    merged = {str(cell_range) for cell_range in help_sheet.merged_cells.ranges}
+    assert {f"A{row}:E{row}" for row in how} <= merged
+    filled = [row for row in range(1, help_sheet.max_row + 1) if help_sheet.cell(row, 1).value]
+    # LibreOffice does not grow a wrapped row: every row taller than a line says its height
+    # (XlsxWriter leaves out a height equal to the default, 15 points: one line).
+    assert help_sheet.sheet_format.defaultRowHeight == LINE_POINTS
+    tall = 0
+    for row in filled:
+        height = help_sheet.row_dimensions[row].height or LINE_POINTS
+        tall += height > LINE_POINTS
+        if row in how:
+            text, width = help_sheet.cell(row, 1).value, sum(widths)
+            assert height >= LINE_POINTS * len(text) / width, row
+        elif help_sheet.cell(row, 1).value in TEMPLATE_COLUMNS:  # a line per column width of text, or so
+            fullest = max(len(str(help_sheet.cell(row, col).value or "")) / widths[col - 1] for col in range(1, 6))
+            assert height >= LINE_POINTS * fullest * 0.9, row
+    assert tall > 20
+    start_time = next(row for row in filled if help_sheet.cell(row, 1).value == "start_time")
+    assert help_sheet.row_dimensions[start_time].height >= 3 * LINE_POINTS  # its format: 3 lines at width 44
+    assert help_sheet.row_dimensions[filled[-1]].height is None  # "warnings": one line, the default
+
+
+def test_help_names_the_six_result_columns(workbook: Any) -> None:
+    assert RESULT_COLUMNS == ("import_status", "meeting_id", "error_code", "error_message", "next_step", "warnings")
+    line = HOW_IT_WORKS[-1]
+    assert "6 columns, import_status, meeting_id, error_code, error_message, next_step and warnings" in line
+    rows = list(workbook["Help"].iter_rows(values_only=True))
+    header_at = next(i for i, row in enumerate(rows) if row[0] == "result column")
+    assert [(row[0], row[1]) for row in rows[header_at + 1:]] == [
+        (name, BY_NAME[name].meaning) for name in RESULT_COLUMNS]
+
+
+def test_print_setup(workbook: Any) -> None:
+    expected = {"Schedule": ("$1:$2", f"'Schedule'!$A$1:$AI${FIRST_ROW + FORMATTED_ROWS - 1}"),
+                "Example": ("$1:$2", f"'Example'!$A$1:$AJ${FIRST_ROW + FORMATTED_ROWS - 1}")}
+    help_rows = list(workbook["Help"].iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(help_rows) if row[0] == "column") + 1
+    expected["Help"] = (f"${header}:${header}", f"'Help'!$A$1:$E${len(help_rows)}")
+    for name, (titles, area) in expected.items():
+        sheet = workbook[name]
+        assert sheet.page_setup.orientation == "landscape", name
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, name
+        # One page wide (1 is the file format's default, which XlsxWriter leaves out), any number tall.
+        assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0), name
+        assert sheet.print_title_rows == titles, name
+        assert sheet.print_area == area, name
+    # The print area is the template's rows, not the whole sheet: openpyxl, the reader's fallback,
+    # cannot read whole columns ($A:$AI), and says so in a warning (errors here).
+
+
 # --- (3) the Example rows validate clean ----------------------------------------------------
 
 
 def test_example_sheet_rows(workbook: Any) -> None:
     example = workbook["Example"]
     rows = list(example.iter_rows(values_only=True))
-    assert tuple(rows[0]) == TEMPLATE_COLUMNS
-    data = [dict(zip(TEMPLATE_COLUMNS, row, strict=False)) for row in rows[1:]]
+    assert rows[0][0].startswith("Example rows") and set(rows[0][1:]) == {None}  # the legend
+    assert tuple(rows[1]) == (*TEMPLATE_COLUMNS, ABOUT_COLUMN)
+    data = [dict(zip(TEMPLATE_COLUMNS, row, strict=False)) for row in rows[2:]]
     assert 4 <= len(data) <= 6
     # The timetable way first: a Mon/Wed/Fri and a Tue/Thu lecture, API columns left empty.
     mwf, tth = data[0], data[1]
@@ -286,8 +447,7 @@ def test_example_sheet_rows(workbook: Any) -> None:
         when = r["first_day"] if r["days"] else r["start_time"]
         assert isinstance(when, datetime) and when.year == 2027
     first_day = TEMPLATE_COLUMNS.index("first_day") + 1
-    assert example.cell(2, first_day).number_format == DATE_FORMAT
-    assert example.freeze_panes == "A2"
+    assert example.cell(FIRST_ROW, first_day).number_format == DATE_FORMAT
 
 
 def test_example_timetable_rows_fit_in_one_zoom_series() -> None:
@@ -337,6 +497,61 @@ def test_first_example_row_becomes_a_weekly_type_8_request() -> None:
     assert info["recurrence"] == {"type": 2, "repeat_interval": 1, "weekly_days": "2,4,6",
                                   "end_date_time": "2027-05-01T03:59:00Z"}
     assert EXAMPLE_ROWS[0]["first_day"] == date(2027, 1, 11)
+
+
+def test_example_rows_say_what_they_show(workbook: Any) -> None:
+    example = workbook["Example"]
+    about = len(TEMPLATE_COLUMNS) + 1  # the last column: seen without hovering
+    assert example.cell(HEADER_ROW, about).value == ABOUT_COLUMN == "about this example"
+    labels = [example.cell(row, about).value for row in range(FIRST_ROW, FIRST_ROW + len(EXAMPLE_ROWS))]
+    assert labels == [values[ABOUT_COLUMN] for values in EXAMPLE_ROWS]
+    assert labels[0].startswith("weekly lecture, the timetable way")
+    assert labels[2].startswith("one-off review (type 2)")
+    assert labels[3].startswith("cross-listed seminar, course 1 of 2")
+    assert labels[4].startswith("cross-listed seminar, course 2 of 2")
+    assert len(set(labels)) == len(labels)
+    # ... and in a note on the row's row_id, in the column always in view.
+    for row, label in enumerate(labels, start=FIRST_ROW):
+        assert example.cell(row, 1).comment.text == f"This example: {label}."
+    # The importer does not know the column: carried through, never sent.
+    assert ColumnMap.build((*TEMPLATE_COLUMNS, ABOUT_COLUMN)).index == ColumnMap.build(TEMPLATE_COLUMNS).index
+
+
+def test_template_example_sheet_validates_as_it_is(xlsx: Path, tmp_path: Path) -> None:
+    """`importer validate term-schedule.xlsx --sheet Example`: every row valid, at its own row number."""
+    output = tmp_path / "example.result.xlsx"
+    result = CliRunner().invoke(cli, ["validate", str(xlsx), "--sheet", "Example", "-o", str(output)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = validate_file(xlsx, tmp_path / "again.xlsx", ReadOptions(sheet="Example"), now=NOW)
+    assert [(r.row_number, r.outcome.status) for r in report.results] == [
+        (row, Status.VALID) for row in range(FIRST_ROW, FIRST_ROW + len(EXAMPLE_ROWS))]
+    assert not report.problems
+    result_rows = list(openpyxl.load_workbook(output).worksheets[0].iter_rows(values_only=True))
+    assert result_rows[0][len(TEMPLATE_COLUMNS)] == ABOUT_COLUMN  # carried to the result sheet
+
+
+def test_filled_in_template_validates_with_spreadsheet_row_numbers(xlsx: Path, tmp_path: Path) -> None:
+    """A coordinator fills the Schedule from row 3 on: the legend is skipped, rows keep their numbers."""
+    filled = openpyxl.load_workbook(xlsx)
+    schedule = filled["Schedule"]
+    good = EXAMPLE_ROWS[0]
+    for col, name in enumerate(TEMPLATE_COLUMNS, start=1):
+        if good.get(name) is not None:
+            schedule.cell(FIRST_ROW, col, good[name])
+            schedule.cell(FIRST_ROW + 2, col, good[name])  # row 5, after a blank row
+    schedule.cell(FIRST_ROW + 2, 1, "S27-BIO101-LEC-2")
+    schedule.cell(FIRST_ROW + 2, TEMPLATE_COLUMNS.index("domain") + 1).value = None  # a red cell left empty
+    source = tmp_path / "term.xlsx"
+    filled.save(source)
+
+    assert read_sheet(source).headers == TEMPLATE_COLUMNS
+    report = validate_file(source, tmp_path / "term.result.xlsx", now=NOW)
+
+    assert [(r.row_number, r.outcome.status) for r in report.results] == [
+        (FIRST_ROW, Status.VALID), (FIRST_ROW + 2, Status.INVALID)]
+    assert {(p.row_number, p.column, p.code) for p in report.problems if not p.warning} == {
+        (FIRST_ROW + 2, "domain", "missing-value")}
 
 
 # --- (4) the CSV ----------------------------------------------------------------------------
