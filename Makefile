@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo sheet-previews test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,24 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 
 install: $(STAMP)
 
+# The sample term moved to the next term that starts at least a week from today (see
+# samples/make_samples.py), so no row is in the past; out/ is git-ignored. Exit 1 (rows that
+# need action, on purpose) is the demo working.
+DEMO_DIR := out/demo
+
 demo: $(STAMP)
-	$(BIN)/importer run samples/fall-2026.xlsx --simulate -o samples/fall-2026.result.xlsx; \
+	$(BIN)/python samples/make_samples.py --demo $(DEMO_DIR)
+	$(BIN)/importer run $(DEMO_DIR)/term.xlsx --simulate; \
 	  status=$$?; [ $$status -le 1 ] || exit $$status
+
+# PNGs of the demo's result sheet and of the template, one per sheet, in docs/previews/, as a
+# coordinator sees them (LibreOffice's print layout). Needs soffice and pdftoppm: the script
+# says which packages to install when they are missing, and installs nothing.
+sheet-previews: $(STAMP)
+	$(BIN)/python scripts/sheet_previews.py --check-tools
+	$(MAKE) --no-print-directory demo
+	$(BIN)/python scripts/sheet_previews.py --out docs/previews \
+	  result=$(DEMO_DIR)/term.result.xlsx template=templates/term-schedule.xlsx
 
 # pytest exits 5 when it collected no test: that is a failure, not a pass.
 test: $(STAMP)
@@ -33,7 +48,7 @@ test-fast: $(STAMP)
 # run, so one CI log shows every finding (one line each, as mypy prints them); either one failing
 # fails the target.
 lint: $(STAMP)
-	$(BIN)/python -m ruff check --output-format concise importer tests benchmarks samples; ruff=$$?; \
+	$(BIN)/python -m ruff check --output-format concise importer tests benchmarks samples scripts; ruff=$$?; \
 	  $(BIN)/python -m mypy importer; mypy=$$?; \
 	  [ $$ruff -eq 0 ] && [ $$mypy -eq 0 ]
 

@@ -1,5 +1,11 @@
 """Write the result sheet: the input's columns plus the result columns, as .xlsx or .csv.
 
+* **Read at a glance** (.xlsx). The workbook opens on Summary: the counts, the done rows that
+  carry warnings, then every row that needs action with its row number, row_id, topic, status,
+  next step and message. On Results (the first sheet) the header and row_id/topic stay in view,
+  each column is as wide as its content up to a cap (longer text wraps and its row grows), a
+  status shows a symbol beside its colour, and it prints landscape, one page wide.
+
 * **Atomic.** The sheet is written to a hidden temp file beside the target, fsynced and
   moved over it with `os.replace` only when complete: a crash, Ctrl-C or full disk never
   leaves half a workbook where the last good one was, nor a temp file.
@@ -268,6 +274,7 @@ class _Formats:
     title: Any
     text: Any  # identifiers: text, never wrapped
     wrap: Any  # everything else that is text: wrapped at the column's width
+    top: Any  # numbers and booleans: at the top of a row made tall by wrapped text, as the text is
     bold_number: Any
     number: Any  # the Summary's numbers: left, at the top, beside the text they count
     datetime: Any
@@ -285,6 +292,7 @@ class _Formats:
             title=workbook.add_format({"bold": True, "font_size": 14}),
             text=workbook.add_format({"num_format": "@", **top}),
             wrap=workbook.add_format({"text_wrap": True, **top}),
+            top=workbook.add_format(top),
             number=workbook.add_format({"align": "left", **top}),
             bold_number=workbook.add_format({"align": "left", "bold": True}),
             datetime=workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", **top}),
@@ -447,14 +455,14 @@ def _write_value(sheet: Any, row: int, col: int, value: Cell, formats: _Formats)
         _write_text(sheet, row, col, text, formats.wrap)
         return text
     if isinstance(value, bool):
-        sheet.write_boolean(row, col, value)
+        sheet.write_boolean(row, col, value, formats.top)
         return 5
     if isinstance(value, (int, numbers.Integral)):
         if -_XLSX_MAX_EXACT_INT < int(value) < _XLSX_MAX_EXACT_INT:
-            sheet.write_number(row, col, int(value))
+            sheet.write_number(row, col, int(value), formats.top)
             return len(str(int(value)))
     elif isinstance(value, (float, numbers.Real)) and abs(float(value)) < _XLSX_MAX_NUMBER:  # not NaN
-        sheet.write_number(row, col, float(value))
+        sheet.write_number(row, col, float(value), formats.top)
         return len(cell_text(value))
     elif isinstance(value, datetime) and value.tzinfo is None and value.year >= 1900:
         sheet.write_datetime(row, col, value, formats.datetime)

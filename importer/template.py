@@ -405,7 +405,7 @@ def _width(column: str) -> float:
         return 84
     if column in ("topic", "agenda", "settings.alternative_hosts"):
         return 36
-    if column in ("userId", "timezone", "row_id"):
+    if column in ("userId", "timezone", "row_id", "domain"):
         return 24
     if column in DATETIME_COLUMNS:
         return 17

@@ -17,18 +17,26 @@ one-off meetings (Type 2). A few rows are deliberately special, so that a
 Everything is fixed data, and the xlsx is written with fixed zip timestamps, so running
 this again reproduces both files byte for byte.
 
-Run: .venv/bin/python samples/make_samples.py
+`make demo` imports the same 60 meetings moved to the next term that starts at least a
+week from today (`--demo DIR`, see `demo_first_day`), so the demo never shows dates in the
+past. The move is by whole weeks: every class keeps its weekday and time of day, and the
+courses, hosts and contextIds stay the same, so the simulator's special courses and hosts
+(importer/simulator/config.py, `demo_config`) still give every outcome.
+
+Run: .venv/bin/python samples/make_samples.py                  (the committed samples)
+     .venv/bin/python samples/make_samples.py --demo out/demo  (out/demo/term.xlsx)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -68,6 +76,7 @@ NEW_YORK = "America/New_York"
 CHICAGO = "America/Chicago"
 FIRST_DAY = date(2026, 9, 8)  # classes begin the Tuesday after Labor Day
 LAST_DAY = "2026-12-11T23:59:00Z"  # last day of classes, end of recurrence
+UTC_TEXT = "%Y-%m-%dT%H:%M:%SZ"
 FIXED_ZIP_TIME = (2026, 8, 1, 0, 0, 0)
 FIXED_DOC_TIME = datetime(2026, 8, 1)
 
@@ -144,6 +153,7 @@ class Meeting:
     host: str | None = None
     waiting_room: bool = False
     mute: bool = True
+    last_day: str = LAST_DAY  # End Date Time of a weekly series
 
     def cells(self) -> list[Any]:
         """Typed cells in HEADERS order, as a coordinator's Excel sheet would hold them."""
@@ -162,7 +172,7 @@ class Meeting:
             2 if weekly else None,
             1 if weekly else None,
             self.days,
-            LAST_DAY if weekly else None,
+            self.last_day if weekly else None,
             self.waiting_room,
             self.mute,
             self.agenda,
@@ -322,29 +332,91 @@ def meetings() -> list[Meeting]:
     ]
 
 
-def check(rows: list[Meeting]) -> None:
-    """Catch mistakes in the fixed data before they reach a committed file."""
+def check(rows: list[Meeting], first_day: date = FIRST_DAY) -> None:
+    """Catch mistakes in the fixed data (or a moved term) before they reach a file."""
     assert len(rows) == 60, len(rows)
     ids = [m.row_id for m in rows if m.row_id]
     assert len(ids) == len(set(ids)), "duplicate Row ID"
     hosts = {m.host or m.course.host for m in rows} - {FORMER_HOST}
     assert len(hosts) == 7, hosts
     for m in rows:
+        last_day = datetime.strptime(m.last_day, UTC_TEXT).date()
         if m.days:
             assert zoom_weekday(m.start.date()) in {int(d) for d in m.days.split(",")}, m
-            assert m.start.month == 9 and m.duration in (50, 75), m
+            assert first_day <= m.start.date() < first_day + timedelta(weeks=1), m
+            assert m.duration in (50, 75), m
         else:
-            assert m.start.weekday() < 5 and 10 <= m.start.month <= 12, m
+            assert m.start.weekday() < 5 and first_day < m.start.date() <= last_day, m
             assert m.duration == "fifty" or 60 <= int(m.duration) <= 120, m
+
+
+# --------------------------------------------------------------------------- the demo's term
+
+#: The demo's term starts at least this long after the day it is made, so that a demo sheet
+#: made today still has no meeting in the past when it is imported some days later.
+DEMO_LEAD = timedelta(weeks=1)
+
+
+def term_starts(year: int) -> list[date]:
+    """State University's two term starts in `year`, both Tuesdays like FIRST_DAY: Spring on
+    the second Tuesday of January, Fall on the Tuesday after Labor Day (first Monday of September)."""
+    def first(weekday: int, month: int) -> date:
+        day = date(year, month, 1)
+        return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+    return [first(1, 1) + timedelta(weeks=1), first(0, 9) + timedelta(days=1)]
+
+
+def demo_first_day(today: date) -> date:
+    """The first day of the next term that starts at least DEMO_LEAD after `today`."""
+    earliest = today + DEMO_LEAD
+    return min(day for year in (earliest.year, earliest.year + 1) for day in term_starts(year)
+               if day >= earliest)
+
+
+def term_name(first_day: date) -> str:
+    """"Spring 2027", "Fall 2027": the sheet's name, as a registrar would call it."""
+    return f"{'Spring' if first_day.month < 7 else 'Fall'} {first_day.year}"
+
+
+def term_sample(first_day: date) -> list[Meeting]:
+    """The sample term moved by whole weeks to begin on the first Tuesday on or after
+    `first_day`: every meeting, one-off or weekly, keeps its weekday and local time of day,
+    and the series' End Date Time moves with it. Courses, hosts and contextIds are unchanged;
+    Row IDs take the new term's prefix ("S27-BIO101-LEC"). `term_sample(FIRST_DAY)` is the
+    committed sample."""
+    shift = timedelta(weeks=-((FIRST_DAY - first_day).days // 7))  # whole weeks, rounded up
+    rows = meetings()
+    if not shift:
+        return rows
+    start = FIRST_DAY + shift
+    prefix = f"{term_name(start)[0]}{start.year % 100:02d}-"
+    last_day = (datetime.strptime(LAST_DAY, UTC_TEXT) + shift).strftime(UTC_TEXT)
+    return [replace(m, start=m.start + shift, last_day=last_day,
+                    row_id=m.row_id and prefix + m.row_id.removeprefix("F26-"))
+            for m in rows]
+
+
+def write_demo(directory: Path, today: date) -> Path:
+    """Write DIRECTORY/term.xlsx: the sample for the next term after `today`."""
+    first_day = demo_first_day(today)
+    rows = term_sample(first_day)
+    check(rows, first_day)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "term.xlsx"
+    write_xlsx(path, rows, term_name(first_day))
+    print(f"wrote {path}: {term_name(first_day)}, {len(rows)} rows, classes "
+          f"{first_day:%a %d %b %Y} to {rows[0].last_day[:10]} (made on {today:%d %b %Y})")
+    return path
 
 
 # --------------------------------------------------------------------------- xlsx
 
 
-def write_xlsx(path: Path, rows: list[Meeting]) -> None:
+def write_xlsx(path: Path, rows: list[Meeting], title: str = SHEET_NAME) -> None:
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = SHEET_NAME
+    sheet.title = title
     sheet.append(HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -414,13 +486,31 @@ def special_rows(rows: list[Meeting]) -> Iterator[int]:
             yield number
 
 
-def main() -> None:
+def write_samples(directory: Path = HERE) -> list[Path]:
+    """Write the committed samples (fall-2026.xlsx and .csv) into `directory`."""
     rows = meetings()
     check(rows)
-    write_xlsx(XLSX_PATH, rows)
-    write_csv(CSV_PATH, rows)
-    print(f"wrote {XLSX_PATH.name} and {CSV_PATH.name}: {len(rows)} rows "
+    paths = [directory / XLSX_PATH.name, directory / CSV_PATH.name]
+    write_xlsx(paths[0], rows)
+    write_csv(paths[1], rows)
+    print(f"wrote {paths[0].name} and {paths[1].name}: {len(rows)} rows "
           f"(special rows {', '.join(map(str, special_rows(rows)))})")
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demo", type=Path, metavar="DIR",
+                        help="write DIR/term.xlsx, the sample moved to the next term instead")
+    parser.add_argument("--today", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="with --demo: the day to make it for (default: today)")
+    args = parser.parse_args(argv)
+    if args.demo:
+        write_demo(args.demo, args.today or date.today())
+    elif args.today:
+        parser.error("--today goes with --demo")
+    else:
+        write_samples()
 
 
 if __name__ == "__main__":
