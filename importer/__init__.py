@@ -14,12 +14,13 @@ __version__ = "0.1.0"
 
 from .errors import ConfigError, ImporterError, InputError, JournalError
 from .models import Outcome, Problem, RowResult
-from .options import Connection, ImportOptions, Progress, ReadOptions, StopRequest
+from .options import Canvas, Connection, ImportOptions, Progress, ReadOptions, StopRequest
 from .report import Report
 from .run import import_file, validate_file
 from .statuses import Status
 
 __all__ = [
+    "Canvas",
     "ConfigError",
     "Connection",
     "ImportOptions",

@@ -22,7 +22,7 @@ import click
 from . import __version__
 from .errors import ImporterError
 from .limits import BULK_MAX, DAILY_CREATES_PER_HOST
-from .run import Connection, ImportOptions, ReadOptions, StopRequest, import_file, validate_file
+from .run import Canvas, Connection, ImportOptions, ReadOptions, StopRequest, import_file, validate_file
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,7 +67,7 @@ def _parse_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
         header, equals, column = value.rpartition("=")
         if not equals or not header.strip() or not column.strip():
             raise click.BadParameter(f'"{value}" is not HEADER=column, e.g. --map "Zoom Host User ID=userId"')
-        if header.strip() in mapping:
+        if header.strip().casefold() in {known.casefold() for known in mapping}:
             raise click.BadParameter(f"the header '{header.strip()}' is mapped twice")
         mapping[header.strip()] = column.strip()
     return mapping
@@ -140,12 +140,8 @@ def validate(file: Path, output: Path | None, sheet: str | None, date_order: str
     """Check every row of FILE and write the annotated sheet; nothing is sent."""
     from .display import print_problems, print_summary
 
-    def default() -> Path:  # pydantic-settings is loaded only when validate needs the journal
-        from .settings import default_journal, load_settings
-
-        return default_journal(load_settings())
-
-    report = validate_file(file, output, ReadOptions(sheet, _order(date_order), column_map), journal=journal or default)
+    report = validate_file(file, output, ReadOptions(sheet, _order(date_order), column_map),
+                           journal=journal or _default_journal, canvas=_canvas_if_configured())
     console = _console()
     print_problems(console, report)
     print_summary(console, report, as_json=False)
@@ -173,16 +169,18 @@ def reassociate(result: Path, **options: Any) -> None:
 def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
     # Imported here: `validate` needs neither pydantic-settings nor the display's progress bar.
     from .display import make_progress, print_summary
-    from .settings import load_settings
+    from .settings import default_journal, load_settings
 
     console = _console()
     settings = load_settings()
-    with _connection(options, settings) as (connection, journal):
+    with _connection(options, settings) as (connection, journal, canvas):
         import_options = ImportOptions(
             journal_path=journal, concurrency=options["concurrency"], rate=options["rate"],
             max_attempts=options["max_attempts"], batch_size=options["batch_size"],
             retry_unknown=options["retry_unknown"], allow_over_quota=options["allow_over_quota"],
-            associate_only=associate_only)
+            associate_only=associate_only,
+            # --simulate's journal is temporary: a --map it is given is remembered in the real one.
+            remember_in=default_journal(settings) if options["simulate"] and not options["journal"] else None)
         quiet = options["quiet"] or options["as_json"]
         stop = StopRequest()
         with _ctrl_c_stops(stop):
@@ -191,7 +189,7 @@ def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
                 ReadOptions(options["sheet"], _order(options["date_order"]), options["column_map"]),
                 progress=make_progress(console, quiet),
                 announce=(lambda text: None) if quiet else (lambda text: console.print(text, markup=False)),
-                stop=stop)
+                stop=stop, canvas=canvas)
         print_summary(console, report, as_json=options["as_json"])
     sys.exit(report.exit_code)
 
@@ -218,8 +216,9 @@ def _ctrl_c_stops(stop: StopRequest) -> Iterator[None]:
 
 
 @contextmanager
-def _connection(options: dict[str, Any], settings: Settings) -> Iterator[tuple[Connection, Path]]:
-    from .settings import check_base_url, credentials, default_journal
+def _connection(options: dict[str, Any], settings: Settings) -> Iterator[tuple[Connection, Path, Canvas | None]]:
+    """Where to send, the journal, and the Canvas to look courses up in (the simulator serves both)."""
+    from .settings import canvas_of, check_base_url, credentials, default_journal
     from .signing import key_hint
 
     journal = options["journal"]
@@ -230,16 +229,46 @@ def _connection(options: dict[str, Any], settings: Settings) -> Iterator[tuple[C
         with SimulatorServer(config) as server, tempfile.TemporaryDirectory(prefix="importer-sim-") as scratch:
             if not (options["quiet"] or options["as_json"]):
                 click.echo(f"Using the built-in LTI Pro simulator at {server.base_url} (demo credentials)")
+            canvas = (Canvas(server.canvas_url, config.canvas_token, check_typed=False) if config.canvas_courses
+                      else None)
             yield (Connection(server.base_url, config.key, config.secret, options["calendar_user"],
                               options["timeout"]),
-                   journal or Path(scratch) / "journal.sqlite3")
+                   journal or Path(scratch) / "journal.sqlite3", canvas)
         return
     key, secret = credentials(settings)
     base_url = check_base_url(options["base_url"] or settings.lti_base_url)
     if not (options["quiet"] or options["as_json"]):
         click.echo(f"Sending to {base_url} with LTI key {key_hint(key)}")
+    canvas = canvas_of(settings)
+    if canvas is not None and not (options["quiet"] or options["as_json"]):
+        click.echo(f"Looking courses up in Canvas at {canvas.url}")
     yield (Connection(base_url, key, secret, options["calendar_user"], options["timeout"]),
-           journal or default_journal(settings))
+           journal or default_journal(settings), canvas)
+
+
+def _default_journal() -> Path:
+    """validate's journal, as run's (--journal, else $IMPORTER_JOURNAL, else the user data folder):
+    pydantic-settings is loaded only when a .env file here may set it."""
+    from .journal import user_journal
+
+    named = os.environ.get("IMPORTER_JOURNAL", "")
+    if named.strip(". "):
+        return Path(named)
+    if not Path(".env").is_file():
+        return user_journal()
+    from .settings import default_journal, load_settings
+
+    return default_journal(load_settings())
+
+
+def _canvas_if_configured() -> Canvas | None:
+    """validate's Canvas: read from the settings only when CANVAS_* may be set (the environment or a
+    .env file here), so a plain validate does not load pydantic-settings."""
+    if not any(name in os.environ for name in ("CANVAS_URL", "CANVAS_TOKEN")) and not Path(".env").is_file():
+        return None
+    from .settings import canvas_of, load_settings
+
+    return canvas_of(load_settings())
 
 
 def _order(value: str | None) -> DateOrder | None:
@@ -270,15 +299,36 @@ def doctor(base_url: str | None, journal: Path | None, timeout: float) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option("--canvas-term", metavar="TERM",
+              help="Pre-fill one row per course of this Canvas term (its name or id); needs CANVAS_URL and "
+                   "CANVAS_TOKEN. first_day/last_day are the term's start and end dates in UTC.")
+@click.option("--canvas-account", metavar="ID", help="The Canvas account whose term it is (default: 1).")
 @one_line_errors
-def template(path: Path) -> None:
-    """Write an empty schedule template to PATH (.xlsx or .csv)."""
-    from .template import write_template
+def template(path: Path, canvas_term: str | None, canvas_account: str | None) -> None:
+    """Write an empty schedule template to PATH (.xlsx or .csv), or one pre-filled from a Canvas term."""
+    from .template import DEFAULT_CANVAS_ACCOUNT, check_template_path, write_template
 
     if path.exists():
         raise ImporterError(f"{path} exists; the template would replace it: delete it first or pick another name")
-    write_template(path)
-    click.echo(f"Template written: {path}")
+    if canvas_term is None:
+        if canvas_account is not None:
+            raise ImporterError("--canvas-account goes with --canvas-term TERM")
+        write_template(path)
+        click.echo(f"Template written: {path}")
+        return
+    from .settings import canvas_of, load_settings
+    from .template import canvas_term_rows
+
+    check_template_path(path)  # before asking Canvas anything
+    canvas = canvas_of(load_settings())
+    if canvas is None:
+        raise ImporterError("--canvas-term reads the term's courses from Canvas: set CANVAS_URL and CANVAS_TOKEN "
+                            "(in the environment or a .env file here)")
+    term, rows = canvas_term_rows(canvas, canvas_term, canvas_account or DEFAULT_CANVAS_ACCOUNT)
+    write_template(path, rows)
+    dates = " and its dates (UTC) as first_day/last_day" if term.start_at or term.end_at else ""
+    click.echo(f"Template written: {path}: {len(rows)} course(s) of {term.name} (id {term.id}) from Canvas at "
+               f"{canvas.url}{dates}; fill in userId, days, time and timezone, then `importer validate {path}`")
 
 
 _PROBABILITY = click.FloatRange(0, 1)

@@ -109,8 +109,9 @@ COLUMNS: tuple[Column, ...] = (
            "text", "S27-BIO101-LEC", identifier=True),
     Column("userId", Group.ROW, Host(), "yes", "The host: their Zoom e-mail address or Zoom user id.",
            "text", "m.okafor@example.edu", Need.ALWAYS,
-           ("host", "hostemail", "hostid", "hostuserid", "user", "zoomhost", "zoomhostemail", "zoomuser", "zoomuserid",
-            "zoomemail", "instructoremail", "instructorzoomemail", "teacheremail"), identifier=True),
+           ("host", "hostemail", "hostid", "hostuserid", "zoomhostuserid", "user", "zoomhost", "zoomhostemail",
+            "zoomuser", "zoomuserid", "zoomemail", "instructoremail", "instructorzoomemail", "teacheremail"),
+           identifier=True),
     Column("contextId", Group.ROW, Identifier(), "yes",
            "The LMS course's LTI context id (Canvas: GET /api/v1/courses/:id?include[]=lti_context_id).",
            "text; 40 hexadecimal characters in Canvas", "fcef0cfa12df0e2b6715e66ce4e1a75256f703c1",
@@ -119,7 +120,11 @@ COLUMNS: tuple[Column, ...] = (
            "host name, without https://", "canvas.example.edu", Need.ALWAYS, ("lmsdomain",), identifier=True),
     Column("courseId", Group.ROW, Identifier(), "no",
            "The LMS course id, the number in the course's web address (Canvas calendar and conversations need it).",
-           "text", "48213", aliases=("canvascourseid", "lmscourseid"), identifier=True),
+           "text", "48213", aliases=("canvascourseid", "lmscourseid", "livecourseid"), identifier=True),
+    Column("sis_course_id", Group.ROW, Identifier(), "no (with Canvas: instead of contextId)",
+           "The course's SIS id in Canvas. With CANVAS_URL and CANVAS_TOKEN set, the importer looks the course up "
+           "(by this or by courseId) and fills contextId, courseId and domain.",
+           "text", "2027SP-BIO-101-001", aliases=("sisid", "coursesisid"), identifier=True),
     Column("topic", Group.MEETING, Text(TOPIC_MAX_CHARS), "yes", "The meeting's title, as students see it.",
            f"text, at most {TOPIC_MAX_CHARS:,} characters", "BIO 101 Principles of Biology: Lecture",
            Need.ALWAYS, ("meetingtopic", "meetingname", "meetingtitle", "title"),
@@ -149,7 +154,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("timezone", Group.MEETING, Timezone(), "no (yes with days/time)",
            "The timezone time or start_time is in; Zoom uses the host's account timezone when empty.",
            "zone id from the drop-down, e.g. America/New_York, or UTC", "America/New_York",
-           aliases=("timezoneid", "tz"), rule="Pick a timezone from the list, e.g. America/New_York or UTC."),
+           aliases=("timezoneid", "tz", "meetingtimezone"),
+           rule="Pick a timezone from the list, e.g. America/New_York or UTC."),
     Column("type", Group.MEETING, Choice((1, 2, 3, 8), TYPE_WORDS, _TYPES),
            "yes, unless days/time/first_day/last_day are filled",
            "1 instant, 2 scheduled (one-off), 3 recurring with no fixed time, 8 recurring with a fixed time. "
@@ -161,7 +167,8 @@ COLUMNS: tuple[Column, ...] = (
            "2027-01-11 09:00", Need.WITHOUT_TIMETABLE, ("start", "startdatetime", "meetingstartdatetime")),
     Column("duration", Group.MEETING, Whole(1), "no", "Length in minutes; Zoom uses 60 when empty.",
            "whole number greater than 0", "50",
-           aliases=("durationminutes", "meetingduration", "meetinglength", "length"),
+           aliases=("durationminutes", "durationinminutes", "meetingduration", "meetingdurationminutes",
+                    "meetinglength", "length"),
            rule="duration is a whole number of minutes, greater than 0."),
     Column("agenda", Group.MEETING, Text(AGENDA_MAX_CHARS), "no", "The meeting's description.",
            f"text, at most {AGENDA_MAX_CHARS:,} characters", "Slides and readings are in the course's Modules.",
@@ -243,6 +250,8 @@ assert in_group(Group.RESULT) == RESULT_COLUMNS, "the result columns are models.
 REQUIRED = tuple(c.name for c in COLUMNS if c.need is not Need.OPTIONAL)
 REQUIRED_WITH_TIMETABLE = tuple(c.name for c in COLUMNS if c.need is Need.ALWAYS)
 IDENTIFIERS = tuple(c.name for c in COLUMNS if c.identifier)
+#: The columns a Canvas lookup fills (courses.py), in the order it adds them to a sheet without them.
+LOOKED_UP = ("contextId", "courseId", "domain")
 
 
 # --- header matching ---------------------------------------------------------------------------
@@ -280,12 +289,26 @@ def _closest(query: str, choices: Mapping[str, str], scorer: Any = fuzz.ratio) -
     return (found[2], found[1]) if found else None
 
 
-def closest_header(column: str, headers: tuple[str, ...]) -> str | None:
-    """The header most like any spelling of `column` (its name or an alias), if one is alike enough."""
-    choices = {header: normalise(header) for header in headers if header}
-    spellings = (column, *BY_NAME[column].aliases) if column in BY_NAME else (column,)
-    scored = [found for spelling in spellings if (found := _closest(spelling, choices))]
-    return max(scored, key=lambda found: found[1])[0] if scored else None
+def _spellings(column: str) -> tuple[str, ...]:
+    return (column, *BY_NAME[column].aliases) if column in BY_NAME else (column,)
+
+
+def _likeness(header: str, column: str) -> float:
+    key = normalise(header)
+    return max(fuzz.ratio(key, normalise(spelling)) for spelling in _spellings(column))
+
+
+def closest_header(column: str, headers: tuple[str, ...], rivals: tuple[str, ...] = ()) -> str | None:
+    """The header most like any spelling of `column` (its name or an alias), if one is alike enough
+    and is not more like one of the `rivals` (the other missing columns: "Meeting Timezone" is
+    offered as timezone, not as time)."""
+    scored = [(header, _likeness(header, column)) for header in headers if header]
+    for header, score in sorted(scored, key=lambda found: -found[1]):
+        if score < SUGGESTION_CUTOFF:
+            break
+        if max((column, *rivals), key=lambda other: _likeness(header, other)) == column:
+            return header
+    return None
 
 
 def closest_column(text: str) -> str | None:
@@ -309,10 +332,13 @@ def _resolve_given(headers: tuple[str, ...], given: Mapping[str, str]) -> dict[s
     """Where each column named by a --map sits: canonical name -> position. InputError for a
     header the sheet does not have, or a column the importer does not know."""
     index: dict[str, int] = {}
-    by_text = {header.casefold(): position for position, header in enumerate(headers) if header}
-    by_key = {normalise(header): position for position, header in enumerate(headers) if header}
     for header, column in given.items():
-        position = by_text.get(header.strip().casefold(), by_key.get(normalise(header)))
+        matches = [p for p, h in enumerate(headers) if h and h.casefold() == header.strip().casefold()] or [
+            p for p, h in enumerate(headers) if h and normalise(h) == normalise(header)]
+        if len(matches) > 1:
+            raise InputError(f"{_map_option(header, column)}: the sheet has {len(matches)} headers '{header}'; "
+                             "rename one so the map names one column")
+        position = matches[0] if matches else None
         if position is None:
             near = _closest(header, {h: normalise(h) for h in headers if h}, fuzz.WRatio)
             hint = f"; did you mean {_map_option(near[0], column)}?" if near else ""
@@ -327,6 +353,8 @@ def _resolve_given(headers: tuple[str, ...], given: Mapping[str, str]) -> dict[s
                              "(the columns are listed by `importer template` and in the README)")
         if name in index:
             raise InputError(f"--map names two headers for {name}: '{headers[index[name]]}' and '{headers[position]}'")
+        if position in index.values():
+            raise InputError(f"--map reads '{headers[position]}' as two columns; map a header once")
         index[name] = position
     return index
 
@@ -341,10 +369,13 @@ class ColumnMap:
     mapped: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, headers: tuple[str, ...], path: str = "", given: Mapping[str, str] | None = None) -> ColumnMap:
+    def build(cls, headers: tuple[str, ...], path: str = "", given: Mapping[str, str] | None = None,
+              lookup: bool = False) -> ColumnMap:
         """The sheet's columns: those a --map names (`given`: header -> column), then every other
         header that is a column's name or alias. InputError for two headers meaning one column, or
-        a required column missing (naming, for each, the closest header and the --map to use)."""
+        a required column missing (naming, for each, the closest header and the --map to use).
+        With `lookup` (courses looked up in Canvas), a sheet that names its courses by courseId or
+        sis_course_id needs no contextId or domain column: the lookup adds them."""
         index = _resolve_given(headers, given or {})
         mapped = {headers[position]: name for name, position in index.items()}
         for position, header in enumerate(headers):
@@ -358,7 +389,7 @@ class ColumnMap:
                 raise InputError(f"{path}: columns '{headers[index[name]]}'{how} and '{header}' both mean {name}; "
                                  "delete or rename one")
             index[name] = position
-        missing = _missing(index)
+        missing = _missing(index, lookup)
         if missing:
             raise InputError(_missing_message(path, headers, index, missing))
         return cls(headers=headers, index=index, mapped=mapped)
@@ -379,11 +410,13 @@ class ColumnMap:
         return frozenset(self.index[name] for name in IDENTIFIERS if name in self.index)
 
 
-def _missing(index: dict[str, int]) -> list[str]:
+def _missing(index: dict[str, int], lookup: bool = False) -> list[str]:
     """The required columns a sheet lacks. A sheet with some of the timetable columns is written
     the timetable way: it lacks the rest of them, not type and start_time."""
     timetable = [name for name in TIMETABLE_FIELDS if name in index]
-    needed = REQUIRED_WITH_TIMETABLE + TIMETABLE_FIELDS if timetable else REQUIRED
+    needed = (*REQUIRED_WITH_TIMETABLE, *TIMETABLE_FIELDS, "timezone") if timetable else REQUIRED
+    if lookup and ("courseId" in index or "sis_course_id" in index):
+        needed = tuple(name for name in needed if name not in LOOKED_UP)
     return [name for name in needed if name not in index]
 
 
@@ -392,7 +425,8 @@ def _missing_message(path: str, headers: tuple[str, ...], index: dict[str, int],
     unused = tuple(header for position, header in enumerate(headers) if header and position not in index.values())
     found = ", ".join(h for h in headers if h) or "none"
     line = f"{path}: missing required column(s) {', '.join(missing)} (headers found: {found})"
-    closest = {name: closest_header(name, unused) for name in missing}
+    closest = {name: closest_header(name, unused, tuple(other for other in missing if other != name))
+               for name in missing}
     if not any(closest.values()):
         return f"{line}; no header is close to them: add them, or start from `importer template`"
     hints = [f"{name}: closest header '{near}', use {_map_option(near, name)}" if near

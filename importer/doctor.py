@@ -1,4 +1,10 @@
-"""`importer doctor`: check the configuration without creating anything."""
+"""`importer doctor`: check the configuration without creating anything.
+
+With CANVAS_URL and CANVAS_TOKEN set it checks Canvas too: the token is accepted (GET
+/api/v1/users/self) and one course answers the importer's own lookup with its
+lti_context_id (the account's first course; nothing is launched, so nothing is made). The
+token is sent in the Authorization header only and never appears in a line.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .canvas import CanvasClient, CanvasRefused
 from .client import LtiClient
 from .errors import ImporterError
 from .journal import Journal, scope_of
-from .settings import Settings, check_base_url, credentials, default_journal
+from .options import Canvas
+from .settings import Settings, canvas_of, check_base_url, credentials, default_journal
 from .signing import key_hint
 
 CLOCK_TOLERANCE_S = 300.0  # a signature lives 60 minutes; a few minutes of drift is harmless
+#: The account whose first course answers the Canvas lookup check (Canvas's root account).
+CANVAS_ACCOUNT = "1"
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,49 @@ def run_checks(settings: Settings, base_url: str | None = None, journal: Path | 
         url = ""
     if url and key and secret:
         checks.extend(asyncio.run(_probe(url, key, secret, timeout)))
+    checks.extend(_canvas_checks(settings, timeout))
     checks.append(_journal_check(journal or default_journal(settings), url, key))
     return checks
+
+
+def _canvas_checks(settings: Settings, timeout: float) -> list[Check]:
+    """Canvas's lines, when CANVAS_URL or CANVAS_TOKEN is set; none otherwise."""
+    try:
+        canvas = canvas_of(settings)
+    except ImporterError as exc:
+        return [Check("Canvas token", False, str(exc))]
+    if canvas is None:
+        return []
+    try:
+        return asyncio.run(_probe_canvas(canvas, timeout))
+    except CanvasRefused as exc:
+        return [Check("Canvas lookup", False, str(exc))]
+
+
+async def _probe_canvas(canvas: Canvas, timeout: float) -> list[Check]:
+    """The token accepted (the user it belongs to), then one course looked up as a row's would be."""
+    async with CanvasClient(canvas.url, canvas.token, timeout=timeout, max_attempts=2,
+                            backoff=canvas.backoff) as client:
+        try:
+            user = await client.whoami()
+        except CanvasRefused as exc:
+            return [Check("Canvas token", False, str(exc))]
+        checks = [Check("Canvas token", True, f"accepted by {canvas.url} (user {user.get('name') or '?'}, "
+                                              f"id {user.get('id', '?')})")]
+        try:
+            first = await client.first_course(CANVAS_ACCOUNT)
+            course = await client.course(first.id) if first is not None else None
+        except CanvasRefused as exc:
+            return [*checks, Check("Canvas lookup", False, str(exc))]
+    if course is None:
+        return [*checks, Check("Canvas lookup", False,
+                               f"no course answered in account {CANVAS_ACCOUNT}: lookups need a token whose user may "
+                               "read the courses (a Canvas admin's)")]
+    named = f"course '{course.name}' (id {course.id})"
+    if course.lti_context_id:
+        return [*checks, Check("Canvas lookup", True, f"{named} answers with lti_context_id {course.lti_context_id}")]
+    return [*checks, Check("Canvas lookup", True, f"{named} answers; it has no lti_context_id yet (the importer "
+                                                  "makes one when a row names the course)")]
 
 
 async def _probe(url: str, key: str, secret: str, timeout: float) -> list[Check]:

@@ -25,7 +25,10 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory lock
     fcntl = None  # type: ignore[assignment]  # a module or None: lock() checks which
 
+from platformdirs import user_data_dir
+
 from .errors import JournalError
+from .models import CanvasCourse, course_ref
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meetings (
@@ -53,6 +56,17 @@ CREATE TABLE IF NOT EXISTS associations (
     error_message TEXT,
     updated_at REAL NOT NULL,
     PRIMARY KEY (scope, meeting_id, context_id, domain)
+);
+CREATE TABLE IF NOT EXISTS canvas_courses (  -- Canvas courses with an lti_context_id (it never changes)
+    canvas TEXT NOT NULL,                    -- the Canvas site's host
+    ref TEXT NOT NULL,                       -- how a sheet names it: id, sis_course_id:..., lti_context_id:...
+    course_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sis_course_id TEXT,
+    lti_context_id TEXT NOT NULL,
+    term_id TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (canvas, ref)
 );
 CREATE TABLE IF NOT EXISTS header_maps (     -- a --map, remembered for sheets with the same headers
     headers_key TEXT PRIMARY KEY,            -- columns.headers_key: not scoped, a layout is no server's
@@ -99,6 +113,11 @@ class MeetingEntry:
 
 
 _ENTRY_COLUMNS = "row_key, state, meeting_id, error_code, error_message, content_key"
+
+
+def user_journal() -> Path:
+    """The journal when none is named: in the user's data folder."""
+    return Path(user_data_dir("importer", appauthor=False)) / "journal.sqlite3"
 
 
 def scope_of(base_url: str, key: str) -> str:
@@ -189,6 +208,28 @@ class Journal:
         except ValueError:
             raise JournalError(f"journal {self.path} holds {word!r}, which this version of the importer does not "
                                "know (was it written by a newer one?); pass --journal PATH to use another") from None
+
+    # --- Canvas courses -------------------------------------------------------------------
+
+    def canvas_courses(self, canvas: str) -> dict[str, CanvasCourse | None]:
+        """The courses of a Canvas site known from earlier commands, by every ref that names them."""
+        rows = self._read("SELECT ref, course_id, name, sis_course_id, lti_context_id, term_id FROM canvas_courses "
+                          "WHERE canvas=?", (canvas,))
+        return {ref: CanvasCourse(course_id, name, sis, context, term) for ref, course_id, name, sis, context, term
+                in rows}
+
+    def remember_canvas_courses(self, canvas: str, courses: dict[str, CanvasCourse]) -> None:
+        """Courses with an lti_context_id, under the ref they were asked by and every other that names them."""
+        with self.transaction():
+            for ref, course in courses.items():
+                refs = {ref, course.id, course_ref(context_id=course.lti_context_id)}
+                if course.sis_course_id:
+                    refs.add(course_ref(sis_course_id=course.sis_course_id))
+                for each in refs:
+                    self._write("INSERT OR REPLACE INTO canvas_courses (canvas, ref, course_id, name, sis_course_id, "
+                                "lti_context_id, term_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                (canvas, each, course.id, course.name, course.sis_course_id, course.lti_context_id,
+                                 course.term_id, time.time()))
 
     # --- remembered --map ------------------------------------------------------------------
 

@@ -162,3 +162,35 @@ class RowResult:
     def warnings(self) -> str | None:
         """The result sheet's warnings: the row's notes, joined with '; '."""
         return "; ".join(self.notes) or None
+
+
+@dataclass(frozen=True, slots=True)
+class CanvasCourse:
+    """What the importer needs of a Canvas course."""
+
+    id: str  # numeric, as text
+    name: str
+    sis_course_id: str | None
+    lti_context_id: str | None
+    term_id: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> CanvasCourse:
+        def text(key: str) -> str | None:
+            value = body.get(key)
+            return None if value is None or value == "" else str(value)
+
+        return cls(id=str(body["id"]), name=str(body.get("name") or body.get("course_code") or body["id"]),
+                   sis_course_id=text("sis_course_id"), lti_context_id=text("lti_context_id"),
+                   term_id=text("enrollment_term_id"))
+
+
+def course_ref(course_id: str | None = None, sis_course_id: str | None = None, context_id: str | None = None) -> str:
+    """The `:id` of GET /api/v1/courses/:id for a numeric id, a SIS id or an LTI context id."""
+    if course_id:
+        return course_id
+    if sis_course_id:
+        return f"sis_course_id:{sis_course_id}"
+    if context_id:
+        return f"lti_context_id:{context_id}"
+    raise ValueError("a course reference needs an id")

@@ -23,6 +23,19 @@ class ReadOptions:
 
 
 @dataclass(frozen=True)
+class Canvas:
+    """A Canvas site to look courses up in (CANVAS_URL, CANVAS_TOKEN): see courses.py."""
+
+    url: str
+    token: str = field(repr=False)
+    timeout: float = 30.0  # seconds to wait for one answer
+    backoff: float = 0.5  # seconds: the first wait after Canvas throttles, doubled each time
+    #: Check a typed contextId against its row's course. --simulate does not: its Canvas fake
+    #: knows only the demo's courses, and a coordinator's own sheet must run against it as it is.
+    check_typed: bool = True
+
+
+@dataclass(frozen=True)
 class Connection:
     base_url: str
     key: str
@@ -41,6 +54,9 @@ class ImportOptions:
     max_attempts: int = 5  # tries per request, for answers that are safe to retry
     batch_size: int = BULK_MAX  # meetings per bulkImport call
     retry_unknown: bool = False  # send rows whose earlier answer was lost again
+    #: Where a --map and Canvas's courses are remembered, when not in journal_path (--simulate's
+    #: journal is temporary; what the coordinator told it is kept in the real one).
+    remember_in: Path | None = None
     allow_over_quota: bool = False  # send even when a host needs more creates than Zoom allows a day
     associate_only: bool = False  # `importer reassociate`: never create
 

@@ -507,7 +507,7 @@ def _write_summary(sheet: Any, formats: _Formats, report: Report) -> None:
     for col, (_, column_width) in enumerate(_SUMMARY_COLUMNS):
         sheet.set_column(col, col, column_width, formats.wrap if col in (2, 4, 5) else None)
     last = len(_SUMMARY_COLUMNS) - 1
-    sheet.write_string(0, 0, f"{len(report.results)} row(s): {report.output.name}", formats.title)
+    sheet.merge_range(0, 0, 0, last, f"{len(report.results)} row(s): {report.output.name}", formats.title)
     for col, title in enumerate(("Status", "Rows", "What to do next")):
         sheet.write_string(2, col, title, formats.bold)
     row = 3

@@ -11,13 +11,12 @@ signal handlers, no garbage-collector settings. Ctrl-C reaches a run through a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from .columns import ColumnMap, headers_key
-from .errors import InputError
+from .errors import InputError, JournalError
 from .journal import Journal, scope_of
 from .lifecycle import (
     Plan,
@@ -30,7 +29,7 @@ from .lifecycle import (
     settle_stragglers,
 )
 from .models import Problem, RowResult, Sheet
-from .options import Connection, ImportOptions, Progress, ReadOptions, StopRequest
+from .options import Canvas, Connection, ImportOptions, Progress, ReadOptions, StopRequest
 from .reader import read_sheet
 from .report import Report
 from .resultsheet import write_result_sheet
@@ -42,76 +41,110 @@ def default_output(path: Path) -> Path:
     return path.with_name(f"{path.stem}.result.xlsx")
 
 
-#: Where a --map is remembered: the journal, opened only when it is needed (or None: nowhere).
-Memory = Callable[[], "Journal | None"]
+class Memory:
+    """The journal as a command uses it for what it remembers: a --map, and Canvas's courses.
 
+    Opened the first time it is needed, closed with `close()`. Reading never creates a journal
+    (a plain validate leaves none behind) and a journal that cannot be read is as good as an
+    empty one; writing creates it. `path` may be a function, asked only when it is needed.
+    """
 
-def _nowhere() -> Journal | None:
-    return None
+    def __init__(self, path: Path | Callable[[], Path] | None = None, journal: Journal | None = None) -> None:
+        self._path = path
+        self._journal = journal
+        self._opened = False
+
+    def reader(self) -> Journal | None:
+        if self._journal is None and self._path is not None and not self._opened:
+            path = self._resolve()
+            if path.exists():
+                self._open(path)
+        return self._journal
+
+    def writer(self) -> Journal | None:
+        if self._journal is None and self._path is not None:
+            self._open(self._resolve())
+        return self._journal
+
+    def recall(self, headers: str) -> dict[str, str]:
+        """The --map remembered for a sheet's headers (`columns.headers_key`); {} if none or unreadable."""
+        try:
+            journal = self.reader()
+            return journal.header_map(headers) if journal is not None else {}
+        except JournalError:
+            return {}
+
+    def close(self) -> None:
+        if self._opened and self._journal is not None:
+            self._journal.close()
+
+    def _resolve(self) -> Path:
+        if callable(self._path):
+            self._path = self._path()
+        assert self._path is not None
+        return self._path
+
+    def _open(self, path: Path) -> None:
+        self._journal = Journal(path, scope="")
+        self._opened = True
 
 
 def check_sheet(path: Path, read: ReadOptions | None = None, now: datetime | None = None,
-                memory: Memory = _nowhere) -> tuple[ColumnMap, list[RowCheck]]:
+                memory: Memory | None = None) -> tuple[ColumnMap, list[RowCheck]]:
     """Read a sheet and check every row (see `map_columns` for `read.columns` and `memory`)."""
     read = read or ReadOptions()
-    return _check(read_sheet(path, read.sheet), read, now, memory)
+    return _check(read_sheet(path, read.sheet), read, now, memory or Memory())
 
 
-def _check(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory
+def _check(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory, canvas: Canvas | None = None
            ) -> tuple[ColumnMap, list[RowCheck]]:
-    columns = map_columns(sheet.headers, sheet.path, read.columns, memory)
-    return columns, check_rows(columns, sheet.rows, date_order=read.date_order, now=now)
+    """Map the columns, look the courses up (with Canvas), check every row."""
+    columns = map_columns(sheet.headers, sheet.path, read.columns, memory, lookup=canvas is not None)
+    if canvas is None:
+        return columns, check_rows(columns, sheet.rows, date_order=read.date_order, now=now)
+    from .courses import look_up_courses, with_course_problems  # here: no HTTP client without Canvas
+
+    lookup = look_up_courses(columns, sheet.rows, canvas, memory.writer())
+    checks = check_rows(lookup.columns, lookup.rows, date_order=read.date_order, now=now)
+    return lookup.columns, [with_course_problems(check, lookup.columns, lookup.problems[check.row.row_number])
+                            if check.row.row_number in lookup.problems else check for check in checks]
 
 
-def map_columns(headers: tuple[str, ...], path: str, given: Mapping[str, str], memory: Memory = _nowhere
-                ) -> ColumnMap:
+def map_columns(headers: tuple[str, ...], path: str, given: Mapping[str, str], memory: Memory | None = None,
+                lookup: bool = False) -> ColumnMap:
     """The sheet's columns. A --map (`given`) that fits the sheet is remembered in the journal
-    for sheets with the same headers. Without one, when the headers alone do not make a usable
-    sheet, the map remembered for them is used: so a result sheet, whose headers are its input's,
-    feeds back without repeating --map. The journal is opened only in those two cases."""
+    for sheets with the same headers (result columns aside). Without one, the map remembered for
+    these headers is used, so a result sheet, whose headers are its input's, feeds back without
+    repeating --map; a remembered map that no longer fits is not used."""
+    memory = memory or Memory()
     key = headers_key(headers)
     if given:
-        columns = ColumnMap.build(headers, path, given)
-        journal = memory()
+        columns = ColumnMap.build(headers, path, given, lookup)
+        journal = memory.writer()
         if journal is not None:
             journal.remember_header_map(key, dict(given))
         return columns
-    try:
-        return ColumnMap.build(headers, path)
-    except InputError:
-        journal = memory()
-        remembered = journal.header_map(key) if journal is not None else {}
-        if not remembered:
-            raise
-    return ColumnMap.build(headers, path, remembered)
-
-
-@contextmanager
-def _opened_on_demand(journal: Path | Callable[[], Path] | None) -> Iterator[Memory]:
-    """validate's memory: the journal opened the first time it is asked for, closed at the end."""
-    opened: list[Journal] = []
-
-    def open_journal() -> Journal | None:
-        if journal is None:
-            return None
-        if not opened:
-            opened.append(Journal(journal if isinstance(journal, Path) else journal(), scope=""))
-        return opened[0]
-
-    try:
-        yield open_journal
-    finally:
-        for each in opened:
-            each.close()
+    remembered = memory.recall(key)
+    if remembered:
+        try:
+            return ColumnMap.build(headers, path, remembered, lookup)
+        except InputError:
+            pass
+    return ColumnMap.build(headers, path, lookup=lookup)
 
 
 def validate_file(path: Path, output: Path | None = None, read: ReadOptions | None = None, *,
-                  journal: Path | Callable[[], Path] | None = None, now: datetime | None = None) -> Report:
+                  journal: Path | Callable[[], Path] | None = None, now: datetime | None = None,
+                  canvas: Canvas | None = None) -> Report:
     """Check every row and write the annotated sheet; nothing is sent. `journal` (a path, or a
-    function giving it) is where a --map is remembered; validate records nothing else there."""
+    function giving it) is where a --map and Canvas's courses are remembered; validate records
+    nothing else there. With `canvas`, courses are looked up (courses.py)."""
     read = read or ReadOptions()
-    with _opened_on_demand(journal) as memory:
-        columns, checks = check_sheet(path, read, now, memory)
+    memory = Memory(journal)
+    try:
+        columns, checks = _check(read_sheet(path, read.sheet), read, now, memory, canvas)
+    finally:
+        memory.close()
     if output is None:
         output = default_output(path)
         _refuse_to_overwrite_results(output, path)
@@ -129,8 +162,9 @@ def validate_file(path: Path, output: Path | None = None, read: ReadOptions | No
 def import_file(path: Path, output: Path | None, connection: Connection, options: ImportOptions,
                 read: ReadOptions | None = None, progress: Progress | None = None,
                 announce: Callable[[str], None] = lambda text: None, stop: StopRequest | None = None,
-                now: datetime | None = None) -> Report:
-    """Check, plan, send the creates, link the meetings, write the result sheet."""
+                now: datetime | None = None, canvas: Canvas | None = None) -> Report:
+    """Check (looking courses up in `canvas`), plan, send the creates, link the meetings, write the
+    result sheet."""
     from .sending import send_plan  # here: validate loads no HTTP client, asyncio or retry library
 
     read = read or ReadOptions()
@@ -140,7 +174,11 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
     stop = stop or StopRequest()
     with Journal(options.journal_path, scope_of(connection.base_url, connection.key)) as journal:
         journal.lock()
-        columns, checks = _check(sheet, read, now, lambda: journal)
+        memory = Memory(options.remember_in) if options.remember_in else Memory(journal=journal)
+        try:
+            columns, checks = _check(sheet, read, now, memory, canvas)
+        finally:
+            memory.close()
         recovered = journal.recover()
         if recovered:
             announce(f"{recovered} request(s) were in flight when a previous run stopped: "
@@ -210,5 +248,17 @@ def _refuse_to_overwrite_results(output: Path, source: Path) -> None:
         raise InputError(f"{output} holds meeting ids from a run; validate writes elsewhere with -o PATH")
 
 
-__all__ = ["Connection", "ImportOptions", "Progress", "ReadOptions", "StopRequest", "check_sheet",
-           "default_output", "import_file", "map_columns", "validate_file"]
+__all__ = [
+    "Canvas",
+    "Connection",
+    "ImportOptions",
+    "Memory",
+    "Progress",
+    "ReadOptions",
+    "StopRequest",
+    "check_sheet",
+    "default_output",
+    "import_file",
+    "map_columns",
+    "validate_file",
+]

@@ -6,18 +6,19 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from platformdirs import user_data_dir
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .client import url_problem
 from .errors import ConfigError
+from .journal import user_journal
+from .options import Canvas
 
 PRODUCTION_BASE_URL = "https://applications.zoom.us/api/v1/lti/rich"
 
 
 class Settings(BaseSettings):
-    """LTI_KEY, LTI_SECRET, LTI_BASE_URL, IMPORTER_JOURNAL."""
+    """LTI_KEY, LTI_SECRET, LTI_BASE_URL, IMPORTER_JOURNAL, CANVAS_URL, CANVAS_TOKEN."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -25,6 +26,8 @@ class Settings(BaseSettings):
     lti_secret: SecretStr | None = None
     lti_base_url: str = PRODUCTION_BASE_URL
     importer_journal: Path | None = None
+    canvas_url: str | None = None
+    canvas_token: SecretStr | None = None
 
 
 def load_settings() -> Settings:
@@ -51,7 +54,20 @@ def credentials(settings: Settings) -> tuple[str, str]:
     return key, secret
 
 
-def check_base_url(url: str) -> str:
+def canvas_of(settings: Settings) -> Canvas | None:
+    """The Canvas site to look courses up in: CANVAS_URL and CANVAS_TOKEN both, or neither."""
+    url = (settings.canvas_url or "").strip()
+    token = settings.canvas_token.get_secret_value().strip() if settings.canvas_token else ""
+    if not url and not token:
+        return None
+    if not url or not token:
+        missing = "CANVAS_URL" if not url else "CANVAS_TOKEN"
+        raise ConfigError(f"{missing} is not set: Canvas lookups need CANVAS_URL and CANVAS_TOKEN both "
+                          "(or neither, to fill in contextId yourself)")
+    return Canvas(check_base_url(url, "CANVAS_URL"), token)
+
+
+def check_base_url(url: str, name: str = "base URL") -> str:
     """https anywhere; plain http only to this machine (the simulator).
 
     Returned normalised (lower-case scheme and host, no default port, no trailing slash), so
@@ -64,18 +80,18 @@ def check_base_url(url: str) -> str:
         if host:
             host.encode("idna")
     except (ValueError, UnicodeError) as exc:
-        raise ConfigError(f"base URL {url!r} is not a usable URL ({exc})") from None
+        raise ConfigError(f"{name} {url!r} is not a usable URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
-        raise ConfigError(f"base URL {url!r} is not an http(s) URL")
+        raise ConfigError(f"{name} {url!r} is not an http(s) URL")
     if scheme == "http" and not is_loopback(host):
-        raise ConfigError(f"base URL {url!r}: plain http is refused except to this machine; use https")
+        raise ConfigError(f"{name} {url!r}: plain http is refused except to this machine; use https")
     shown_host = f"[{host}]" if ":" in host else host
     netloc = shown_host if port in (None, {"http": 80, "https": 443}[scheme]) else f"{shown_host}:{port}"
     normalised = f"{scheme}://{netloc}{parts.path}".rstrip("/")
     problem = url_problem(normalised)
     if problem:  # caught here, not as one failed or unknown row per request
-        raise ConfigError(f"base URL {url!r} is not a usable URL ({problem})")
+        raise ConfigError(f"{name} {url!r} is not a usable URL ({problem})")
     return normalised
 
 
@@ -89,6 +105,4 @@ def is_loopback(host: str) -> bool:
 
 
 def default_journal(settings: Settings) -> Path:
-    if settings.importer_journal:
-        return settings.importer_journal
-    return Path(user_data_dir("importer", appauthor=False)) / "journal.sqlite3"
+    return settings.importer_journal or user_journal()

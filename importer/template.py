@@ -1,6 +1,9 @@
 """`importer template`: an empty schedule with the columns the importer understands.
 
-`write_template(path)` writes `.xlsx` or `.csv` by the path's extension.
+`write_template(path)` writes `.xlsx` or `.csv` by the path's extension; `write_template(path,
+rows)` writes it with data rows already filled in (from row 3 of Schedule, under the same
+guidance), e.g. `canvas_term_rows`: one row per course of a Canvas term (`importer template
+PATH --canvas-term TERM`).
 
 The .xlsx has four sheets: "Schedule" (ready to fill in: drop-downs and range checks made
 from the column table's kinds and rules (`columns.py`), an input message on every header cell,
@@ -47,15 +50,17 @@ can be compared with a fresh one in the tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
 import os
 import secrets
 import textwrap
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cells import (
     Boolean,
@@ -81,9 +86,17 @@ from .columns import (
     Group,
     Need,
 )
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .limits import EXCEL_MAX_ROWS, MAX_OCCURRENCES
 from .models import RESULT_COLUMNS
+
+if TYPE_CHECKING:
+    from .canvas import CanvasTerm
+    from .models import CanvasCourse
+    from .options import Canvas
+
+#: A data row to fill in: template column name -> value (str, int, float, bool, date, datetime).
+Row = Mapping[str, Any]
 
 #: The template's columns, in order: the column table's (the timetable columns and timezone
 #: right after topic, before the API columns type, start_time, ... that they replace).
@@ -291,29 +304,115 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
 # --- writing ------------------------------------------------------------------------------
 
 
-def write_template(path: Path) -> None:
-    """Write the template to `path` (.xlsx or .csv), atomically."""
-    path = Path(path)
-    suffix = path.suffix.lower()
+def check_template_path(path: Path) -> str:
+    """The template's suffix (".xlsx" or ".csv"); InputError for any other."""
+    suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         found = f"'{path.suffix}'" if path.suffix else "no extension"
         raise InputError(f"{path}: a template is .xlsx or .csv, not {found}; e.g. importer template term-schedule.xlsx")
-    _write_atomically(path, template_bytes(suffix))
+    return suffix
 
 
-def template_bytes(suffix: str) -> bytes:
-    """The template's bytes for ".xlsx" or ".csv"."""
+def write_template(path: Path, rows: Sequence[Row] = ()) -> None:
+    """Write the template to `path` (.xlsx or .csv), atomically, with `rows` filled in (none: the
+    empty template, byte for byte the committed one)."""
+    path = Path(path)
+    _write_atomically(path, template_bytes(check_template_path(path), rows))
+
+
+def template_bytes(suffix: str, rows: Sequence[Row] = ()) -> bytes:
+    """The template's bytes for ".xlsx" or ".csv", with `rows` filled in below the header."""
+    for row in rows:
+        unknown = sorted(set(row) - set(TEMPLATE_COLUMNS))
+        if unknown:
+            raise ValueError(f"not template columns: {', '.join(unknown)}")
     if suffix == ".csv":
-        return _csv_bytes()
+        return _csv_bytes(rows)
     if suffix == ".xlsx":
-        return _xlsx_bytes()
+        return _xlsx_bytes(rows)
     raise InputError(f"a template is .xlsx or .csv, not '{suffix}'")
 
 
-def _csv_bytes() -> bytes:
+def _csv_bytes(rows: Sequence[Row] = ()) -> bytes:
     buffer = io.StringIO(newline="")
-    csv.writer(buffer).writerow(TEMPLATE_COLUMNS)
+    writer = csv.writer(buffer)
+    writer.writerow(TEMPLATE_COLUMNS)
+    writer.writerows([_csv_text(row.get(name)) for name in TEMPLATE_COLUMNS] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- a Canvas term's courses, one row each ------------------------------------------------
+
+#: --canvas-account's default: Canvas's root account.
+DEFAULT_CANVAS_ACCOUNT = "1"
+
+
+def term_rows(term: CanvasTerm, courses: Sequence[CanvasCourse], domain: str) -> list[dict[str, Any]]:
+    """One template row per course: its ids (contextId only when Canvas has made it: `run` makes
+    the others), `domain`, its name as topic, and the term's dates as first_day/last_day (the
+    date of start_at and end_at in UTC) when the term has them."""
+    first_day, last_day = utc_date(term.start_at), utc_date(term.end_at)
+    return [
+        {"contextId": course.lti_context_id, "domain": domain, "courseId": course.id,
+         "sis_course_id": course.sis_course_id, "topic": course.name, "first_day": first_day, "last_day": last_day}
+        for course in courses
+    ]
+
+
+def utc_date(timestamp: str | None) -> date | None:
+    """The UTC date of a Canvas timestamp ("2026-09-08T04:00:00Z" -> 2026-09-08); None when
+    there is none or it cannot be read."""
+    if not timestamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(timestamp.strip())
+    except ValueError:
+        return None
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+
+
+def pick_term(terms: Sequence[CanvasTerm], wanted: str, account: str) -> CanvasTerm:
+    """The term `wanted` names, by id, else by name (any case). ConfigError naming the terms
+    there are when none (or several) match."""
+    wanted = wanted.strip()
+    found = [term for term in terms if term.id == wanted]
+    if not found:
+        found = [term for term in terms if term.name.strip().casefold() == wanted.casefold()]
+    if len(found) == 1:
+        return found[0]
+    listed = "; ".join(f"{term.name} (id {term.id})" for term in terms) or "none"
+    if found:
+        raise ConfigError(f"Canvas account {account} has {len(found)} terms named '{wanted}': give the term's id "
+                          f"instead (--canvas-term ID); its terms: {listed}")
+    raise ConfigError(f"Canvas account {account} has no term '{wanted}'; its terms: {listed}")
+
+
+def canvas_term_rows(canvas: Canvas, term: str, account: str = DEFAULT_CANVAS_ACCOUNT
+                     ) -> tuple[CanvasTerm, list[dict[str, Any]]]:
+    """The term `term` (its name or id) of the Canvas account, and one template row per course
+    of it (`term_rows`), every page of Canvas's lists followed."""
+    from .canvas import CanvasClient
+    from .courses import canvas_host
+
+    async def fetch() -> tuple[CanvasTerm, list[CanvasCourse]]:
+        async with CanvasClient(canvas.url, canvas.token, timeout=canvas.timeout, backoff=canvas.backoff) as client:
+            chosen = pick_term(await client.terms(account), term, account)
+            return chosen, await client.term_courses(account, chosen.id)
+
+    chosen, courses = asyncio.run(fetch())
+    return chosen, term_rows(chosen, courses, canvas_host(canvas))
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -337,7 +436,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise InputError(f"{path}: cannot write the template: {exc.strerror or exc}{hint}") from None
 
 
-def _xlsx_bytes() -> bytes:
+def _xlsx_bytes(rows: Sequence[Row] = ()) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -357,7 +456,7 @@ def _xlsx_bytes() -> bytes:
     example = workbook.add_worksheet(EXAMPLE_SHEET)
     lists = workbook.add_worksheet(LISTS_SHEET)
 
-    _write_schedule(schedule, formats, len(zones))
+    _write_schedule(schedule, formats, len(zones), rows)
     _write_help(help_sheet, formats)
     _write_example(example, formats)
     for row, name in enumerate(zones):
@@ -426,9 +525,10 @@ def _outline(column: str) -> dict[str, Any]:
     return options
 
 
-def _write_header(sheet: Any, formats: _Formats, legend: str, extra: tuple[str, ...] = ()) -> None:
+def _write_header(sheet: Any, formats: _Formats, legend: str, extra: tuple[str, ...] = (), filled: int = 0) -> None:
     """The legend, the header row (the template's columns, then `extra` ones), the column
-    widths, formats and outline, the frozen panes and the print set-up."""
+    widths, formats and outline, the frozen panes and the print set-up (over the prepared rows,
+    or the `filled` rows when there are more)."""
     # The outline's buttons sit left of each group, so that the settings' button is not
     # shared with the advanced group's (both would end at the same column on the right).
     sheet.outline_settings(True, True, False, False)
@@ -445,7 +545,7 @@ def _write_header(sheet: Any, formats: _Formats, legend: str, extra: tuple[str, 
     # The template's columns and prepared rows. Excel and LibreOffice leave out the pages
     # with nothing in them, so only filled rows print. (Not whole columns, $A:$AI: openpyxl,
     # the reader's fallback, warns that it cannot read such a print area.)
-    sheet.print_area(0, 0, FIRST_ROW + FORMATTED_ROWS - 1, last_col)
+    sheet.print_area(0, 0, FIRST_ROW + max(FORMATTED_ROWS, filled) - 1, last_col)
 
 
 def _print_setup(sheet: Any, first_title_row: int, last_title_row: int) -> None:
@@ -454,8 +554,8 @@ def _print_setup(sheet: Any, first_title_row: int, last_title_row: int) -> None:
     sheet.repeat_rows(first_title_row, last_title_row)
 
 
-def _write_schedule(sheet: Any, formats: _Formats, zone_count: int) -> None:
-    _write_header(sheet, formats, LEGEND)
+def _write_schedule(sheet: Any, formats: _Formats, zone_count: int, rows: Sequence[Row] = ()) -> None:
+    _write_header(sheet, formats, LEGEND, filled=len(rows))
     for col, column in enumerate(TEMPLATE_COLUMNS):
         sheet.data_validation(HEADER_ROW, col, HEADER_ROW, col, {
             "validate": "any", "input_title": column[:INPUT_TITLE_MAX], "input_message": input_message(column)})
@@ -471,6 +571,8 @@ def _write_schedule(sheet: Any, formats: _Formats, zone_count: int) -> None:
         ranges = " ".join(_column_range(TEMPLATE_COLUMNS.index(name)) for name in columns)
         sheet.conditional_format(FIRST_ROW, first, EXCEL_MAX_ROWS - 1, first, {
             "type": "formula", "criteria": criteria, "format": formats.missing, "multi_range": ranges})
+    for row, values in enumerate(rows, start=FIRST_ROW):
+        _write_row(sheet, formats, row, values, TEMPLATE_COLUMNS)
 
 
 def _column_range(col: int) -> str:
@@ -563,18 +665,24 @@ def _write_example(sheet: Any, formats: _Formats) -> None:
     _write_header(sheet, formats, EXAMPLE_LEGEND, extra=(ABOUT_COLUMN,))
     sheet.set_comments_author("importer")
     for row, values in enumerate(EXAMPLE_ROWS, start=FIRST_ROW):
-        for col, column in enumerate((*TEMPLATE_COLUMNS, ABOUT_COLUMN)):
-            value = values.get(column)
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                sheet.write_boolean(row, col, value)
-            elif isinstance(value, datetime):
-                sheet.write_datetime(row, col, value, formats.datetime)
-            elif isinstance(value, date):
-                sheet.write_datetime(row, col, value, formats.date)
-            elif isinstance(value, (int, float)):
-                sheet.write_number(row, col, value)
-            else:
-                sheet.write_string(row, col, value, formats.column(column))
+        _write_row(sheet, formats, row, values, (*TEMPLATE_COLUMNS, ABOUT_COLUMN))
         sheet.write_comment(row, 0, f"This example: {values[ABOUT_COLUMN]}.", {"x_scale": 1.5})
+
+
+def _write_row(sheet: Any, formats: _Formats, row: int, values: Row, columns: tuple[str, ...]) -> None:
+    """One data row: booleans, dates and date-times as such, ids and other text columns as text
+    (a number there is written as its digits, so Excel keeps 00123 and long ids), numbers as numbers."""
+    for col, column in enumerate(columns):
+        value = values.get(column)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            sheet.write_boolean(row, col, value)
+        elif isinstance(value, datetime):
+            sheet.write_datetime(row, col, value, formats.datetime)
+        elif isinstance(value, date):
+            sheet.write_datetime(row, col, value, formats.date)
+        elif isinstance(value, (int, float)) and column not in TEXT_COLUMNS:
+            sheet.write_number(row, col, value)
+        else:
+            sheet.write_string(row, col, str(value), formats.column(column))

@@ -1,4 +1,5 @@
-"""Generate samples/fall-2026.xlsx and samples/fall-2026.csv: a realistic Fall 2026 term.
+"""Generate samples/fall-2026.xlsx, samples/fall-2026.csv and samples/fall-2026-canvas.xlsx:
+a realistic Fall 2026 term.
 
 State University's Canvas (canvas.state.example.edu): 60 meetings, 7 hosts, 14 courses.
 Weekly lectures are recurring meetings (Type 8); exam reviews and office hours are
@@ -14,8 +15,14 @@ one-off meetings (Type 2). A few rows are deliberately special, so that a
   no Row ID, different courses -> one meeting, cross-listed in both courses.
 * Notes "=see syllabus" (formula safety) and an Agenda with a comma and a quoted phrase.
 
+samples/fall-2026-canvas.xlsx holds the same 60 meetings naming each course only by its SIS
+id ("SIS Course ID", e.g. 2026FA-BIO-101-001; HIST 240's has a space and a slash): no
+Context ID, Domain or Course ID column. With Canvas configured, the importer looks each course
+up and fills them in; `importer run samples/fall-2026-canvas.xlsx --simulate` looks them up in
+the simulator's Canvas fake, whose demo courses (importer/simulator/canvas.py) are these.
+
 Everything is fixed data, and the xlsx is written with fixed zip timestamps, so running
-this again reproduces both files byte for byte.
+this again reproduces every file byte for byte.
 
 `make demo` imports the same 60 meetings moved to the next term that starts at least a
 week from today (`--demo DIR`, see `demo_first_day`), so the demo never shows dates in the
@@ -48,6 +55,7 @@ from openpyxl.utils import get_column_letter
 HERE = Path(__file__).resolve().parent
 XLSX_PATH = HERE / "fall-2026.xlsx"
 CSV_PATH = HERE / "fall-2026.csv"
+CANVAS_XLSX_PATH = HERE / "fall-2026-canvas.xlsx"
 SHEET_NAME = "Fall 2026"
 
 HEADERS = (
@@ -70,6 +78,19 @@ HEADERS = (
     "Agenda",
     "Notes",
 )
+
+#: The Canvas sample's columns: the course named by its SIS id alone, where the ids were.
+SIS_HEADER = "SIS Course ID"
+LOOKED_UP_HEADERS = ("Context ID", "Domain", "Course ID")
+CANVAS_HEADERS = (
+    *HEADERS[:HEADERS.index("Context ID")],
+    SIS_HEADER,
+    *(header for header in HEADERS[HEADERS.index("Context ID"):] if header not in LOOKED_UP_HEADERS),
+)
+#: State University's SIS term code for Fall 2026, and the one course whose SIS id is spelled
+#: with a space and a slash (as the simulator's Canvas fake has them: canvas.py, demo_sis_id).
+SIS_TERM = "2026FA"
+ODD_SIS_CODE = "HIST 240"
 
 DOMAIN = "canvas.state.example.edu"
 NEW_YORK = "America/New_York"
@@ -120,6 +141,13 @@ class Course:
     @property
     def slug(self) -> str:
         return self.code.replace(" ", "")
+
+    @property
+    def sis_id(self) -> str:
+        """ "2026FA-BIO-101-001"; HIST 240's is "2026FA/HIST 240-001" (a space and a slash)."""
+        if self.code == ODD_SIS_CODE:
+            return f"{SIS_TERM}/{self.code}-001"
+        return f"{SIS_TERM}-{self.code.replace(' ', '-')}-001"
 
 
 BIO = Course("BIO 101", "Principles of Biology", 48213, OKAFOR, NEW_YORK)
@@ -178,6 +206,11 @@ class Meeting:
             self.agenda,
             self.notes,
         ]
+
+    def canvas_cells(self) -> list[Any]:
+        """Typed cells in CANVAS_HEADERS order: the course by its SIS id alone."""
+        cells = {**dict(zip(HEADERS, self.cells(), strict=True)), SIS_HEADER: self.course.sis_id}
+        return [cells[header] for header in CANVAS_HEADERS]
 
 
 def zoom_weekday(day: date) -> int:
@@ -413,26 +446,31 @@ def write_demo(directory: Path, today: date) -> Path:
 # --------------------------------------------------------------------------- xlsx
 
 
-def write_xlsx(path: Path, rows: list[Meeting], title: str = SHEET_NAME) -> None:
+def write_xlsx(path: Path, rows: list[Meeting], title: str = SHEET_NAME, canvas: bool = False) -> None:
+    """The sheet; with `canvas`, the courses named by SIS id alone (CANVAS_HEADERS)."""
+    headers = CANVAS_HEADERS if canvas else HEADERS
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
-    sheet.append(HEADERS)
+    sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for meeting in rows:
-        sheet.append(meeting.cells())
-    start_col = HEADERS.index("Start Time") + 1
+        sheet.append(meeting.canvas_cells() if canvas else meeting.cells())
+    start_col = headers.index("Start Time") + 1
     for row in sheet.iter_rows(min_row=2):
         row[start_col - 1].number_format = "yyyy-mm-dd hh:mm"
         for cell in row:
             # openpyxl turns any text starting with '=' into a formula: keep it text.
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"
-    for col, header in enumerate(HEADERS, start=1):
+    for col, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(col)].width = max(len(header) + 2, 12)
-    sheet.column_dimensions[get_column_letter(HEADERS.index("Context ID") + 1)].width = 44
-    sheet.column_dimensions[get_column_letter(HEADERS.index("Topic") + 1)].width = 55
+    if canvas:
+        sheet.column_dimensions[get_column_letter(headers.index(SIS_HEADER) + 1)].width = 24
+    else:
+        sheet.column_dimensions[get_column_letter(headers.index("Context ID") + 1)].width = 44
+    sheet.column_dimensions[get_column_letter(headers.index("Topic") + 1)].width = 55
     sheet.freeze_panes = "A2"
     workbook.properties.creator = "State University Registrar"
     workbook.properties.created = FIXED_DOC_TIME
@@ -487,7 +525,7 @@ def special_rows(rows: list[Meeting]) -> Iterator[int]:
 
 
 def write_samples(directory: Path = HERE) -> list[Path]:
-    """Write the committed samples (fall-2026.xlsx and .csv) into `directory`."""
+    """Write the committed samples (fall-2026.xlsx, .csv and fall-2026-canvas.xlsx) into `directory`."""
     rows = meetings()
     check(rows)
     paths = [directory / XLSX_PATH.name, directory / CSV_PATH.name]
@@ -495,7 +533,18 @@ def write_samples(directory: Path = HERE) -> list[Path]:
     write_csv(paths[1], rows)
     print(f"wrote {paths[0].name} and {paths[1].name}: {len(rows)} rows "
           f"(special rows {', '.join(map(str, special_rows(rows)))})")
-    return paths
+    return [*paths, write_canvas_sample(directory, rows)]
+
+
+def write_canvas_sample(directory: Path = HERE, rows: list[Meeting] | None = None) -> Path:
+    """Write fall-2026-canvas.xlsx: the same meetings, each course named by its SIS id alone."""
+    rows = meetings() if rows is None else rows
+    check(rows)
+    path = directory / CANVAS_XLSX_PATH.name
+    write_xlsx(path, rows, canvas=True)
+    print(f"wrote {path.name}: {len(rows)} rows, courses by {SIS_HEADER} alone "
+          f"({len({m.course.sis_id for m in rows})} courses, for Canvas lookup)")
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:

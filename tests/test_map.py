@@ -71,7 +71,36 @@ def test_a_peer_tools_sheet_runs_with_map_and_its_result_feeds_back_without_it(i
 
     assert again.exit_code == 0, again.output
     assert len(creates(sim)) == 2  # nothing created twice
-    assert [r["import_status"] for r in read_xlsx(result)] == ["created", "created"]
+    fed_back = read_xlsx(tmp_path / "peer.result.result.xlsx")
+    assert [(r["import_status"], r["LTI Context"]) for r in fed_back] == [
+        ("created", "ctx-bio"), ("created", "ctx-chem")]
+
+
+def test_simulate_remembers_a_map_in_the_real_journal(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = {"IMPORTER_JOURNAL": str(tmp_path / "journal.sqlite3")}
+    sheet = write_csv(tmp_path / "peer.csv", PEER_HEADERS, PEER_ROWS)
+    first = CliRunner().invoke(cli, ["run", str(sheet), "--simulate", "--rate", "0", *PEER_MAP], env=env)
+    assert first.exit_code == 0, first.output
+
+    again = CliRunner().invoke(cli, ["run", str(tmp_path / "peer.result.xlsx"), "--simulate", "--rate", "0"], env=env)
+
+    assert again.exit_code == 0, again.output
+    assert "'Zoom Host User ID' = userId" in again.output
+
+
+def test_a_map_of_optional_columns_is_remembered_too(invoke, sim, tmp_path):
+    # Every required column is found by name; the map names only the coordinator's own course number.
+    headers = ["Host", "Context ID", "Domain", "Canvas Number", "Topic", "Type", "Start Time", "Timezone"]
+    sheet = write_csv(tmp_path / "t.csv", headers, [
+        ["host@x.edu", "ctx-1", "canvas.x.edu", "4711", "Review", "2", "2027-03-02 18:00", "UTC"]])
+    assert invoke(["run", str(sheet), "--rate", "0", "--map", "Canvas Number=courseId"], server=sim).exit_code == 0
+
+    again = invoke(["validate", str(tmp_path / "t.result.xlsx"), "-o", str(tmp_path / "v.csv")])
+
+    assert again.exit_code == 0, again.output
+    assert "'Canvas Number' = courseId" in again.output
+    assert creates(sim)[0]["body"]["courseId"] == "4711"
 
 
 def test_a_missing_column_names_the_closest_header_and_the_map_to_use(invoke, tmp_path):
@@ -82,8 +111,8 @@ def test_a_missing_column_names_the_closest_header_and_the_map_to_use(invoke, tm
     assert result.exit_code == 2
     message = result.output.strip()
     assert "\n" not in message and "Traceback" not in message
-    assert message.startswith(f"importer: {sheet}: missing required column(s) userId, contextId, domain, time ")
-    assert "userId: closest header 'Zoom Host User ID', use --map \"Zoom Host User ID=userId\"" in message
+    # "Zoom Host User ID" is a name the column table knows for userId: not missing.
+    assert message.startswith(f"importer: {sheet}: missing required column(s) contextId, domain, time ")
     assert "time: closest header 'Meeting Start Time', use --map \"Meeting Start Time=time\"" in message
     assert "contextId: closest header 'LTI Context', use --map \"LTI Context=contextId\"" in message
     assert "domain: no header is close, add the column" in message
@@ -138,6 +167,7 @@ def test_a_map_that_does_not_fit_is_one_line_and_exit_2(invoke, tmp_path, option
     result = invoke(["validate", str(sheet), "--map", option])
     if option == "Zoom Host User ID=hostemail":  # an alias of userId is understood, not refused
         assert "did you mean" not in result.output
+        assert result.exit_code == 2 and "missing required column(s) contextId" in result.output
         return
     assert result.exit_code == 2
     assert expected in result.output

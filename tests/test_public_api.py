@@ -12,8 +12,8 @@ PACKAGE = Path(importer.__file__).parent
 
 def test_the_public_names_are_pinned() -> None:
     assert sorted(importer.__all__) == [
-        "ConfigError", "Connection", "ImportOptions", "ImporterError", "InputError", "JournalError", "Outcome",
-        "Problem", "Progress", "ReadOptions", "Report", "RowResult", "Status", "StopRequest", "__version__",
+        "Canvas", "ConfigError", "Connection", "ImportOptions", "ImporterError", "InputError", "JournalError",
+        "Outcome", "Problem", "Progress", "ReadOptions", "Report", "RowResult", "Status", "StopRequest", "__version__",
         "import_file", "validate_file",
     ]
     for name in importer.__all__:

@@ -52,8 +52,8 @@ from importer.timetable import expand, parse_days, parse_time_range
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 EXPECTED_COLUMNS = (
-    "row_id", "userId", "contextId", "domain", "courseId", "topic", "days", "time", "first_day", "last_day",
-    "timezone", "type", "start_time", "duration",
+    "row_id", "userId", "contextId", "domain", "courseId", "sis_course_id", "topic", "days", "time", "first_day",
+    "last_day", "timezone", "type", "start_time", "duration",
     "agenda", "password", "recurrence_type", "repeat_interval", "weekly_days", "monthly_day",
     "monthly_week", "monthly_week_day", "end_times", "end_date_time", "settings.host_video",
     "settings.participant_video", "settings.join_before_host", "settings.jbh_time", "settings.mute_upon_entry",
@@ -76,6 +76,11 @@ def xlsx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def workbook(xlsx: Path) -> Any:
     return openpyxl.load_workbook(xlsx)
+
+
+def _letter(name: str) -> str:
+    """The spreadsheet letter of the template column `name` (A for the first)."""
+    return str(get_column_letter(TEMPLATE_COLUMNS.index(name) + 1))
 
 
 def _validations(sheet: Any) -> dict[str, Any]:
@@ -300,8 +305,9 @@ def test_legend_above_the_header_and_panes_frozen_through_topic(workbook: Any, n
         assert "an empty cell means Zoom's default" in legend[0] and "a red cell needs a value" in legend[0]
     assert sheet.cell(HEADER_ROW, 1).value == "row_id"
     # Frozen below the header rows and right of topic: the ids and the topic stay in view.
-    topic = get_column_letter(TEMPLATE_COLUMNS.index("topic") + 1)
-    assert topic == "F" and sheet.freeze_panes == f"G{FIRST_ROW}"
+    after_topic = get_column_letter(TEMPLATE_COLUMNS.index("topic") + 2)
+    assert sheet.freeze_panes == f"{after_topic}{FIRST_ROW}"
+    assert all(BY_NAME[name].group is Group.ROW for name in TEMPLATE_COLUMNS[:TEMPLATE_COLUMNS.index("topic")])
 
 
 def test_quick_advanced_and_settings_columns_come_from_the_column_table() -> None:
@@ -342,18 +348,25 @@ def test_empty_required_cells_turn_red(workbook: Any) -> None:
             assert cell_range.min_col == cell_range.max_col
             rules[TEMPLATE_COLUMNS[cell_range.min_col - 1]] = (rule.formula[0], rule.dxf)
     everything = f"COUNTA($A{FIRST_ROW}:${get_column_letter(len(TEMPLATE_COLUMNS))}{FIRST_ROW})>0"
-    # Every row: userId, contextId, domain, topic, written for the first range's cell (B3).
+    # Every row: userId, contextId, domain, topic, written for the first range's cell (userId's, B3).
+    first_required = _letter(REQUIRED_WITH_TIMETABLE[0])
+    assert REQUIRED_WITH_TIMETABLE[0] == "userId" and first_required == "B"
     for column in REQUIRED_WITH_TIMETABLE:
-        assert rules[column][0] == f"AND(LEN(TRIM(B{FIRST_ROW}))=0,{everything})", column
-    timetable = ",".join(f"${get_column_letter(TEMPLATE_COLUMNS.index(n) + 1)}{FIRST_ROW}" for n in TIMETABLE_FIELDS)
-    assert timetable == "$G3,$H3,$I3,$J3"
+        assert rules[column][0] == f"AND(LEN(TRIM({first_required}{FIRST_ROW}))=0,{everything})", column
+    timetable = ",".join(f"${_letter(n)}{FIRST_ROW}" for n in TIMETABLE_FIELDS)
+    # The four timetable cells side by side, right after topic.
+    first_timetable = TEMPLATE_COLUMNS.index("topic") + 1
+    assert timetable == ",".join(f"${get_column_letter(first_timetable + offset + 1)}{FIRST_ROW}"
+                                 for offset in range(len(TIMETABLE_FIELDS)))
+    meeting_type, start_time, days = _letter("type"), _letter("start_time"), _letter(TIMETABLE_FIELDS[0])
     # type and start_time: only in a row that does not use the timetable (start_time: not for types 1, 3).
-    assert rules["type"][0] == f"AND(LEN(TRIM(L3))=0,{everything},COUNTA({timetable})=0)"
-    assert rules["start_time"][0] == (f"AND(LEN(TRIM(M3))=0,{everything},COUNTA({timetable})=0,"
-                                      'NOT(OR($L3=1,$L3=3,$L3="1",$L3="3")))')
+    assert rules["type"][0] == f"AND(LEN(TRIM({meeting_type}3))=0,{everything},COUNTA({timetable})=0)"
+    assert rules["start_time"][0] == (f"AND(LEN(TRIM({start_time}3))=0,{everything},COUNTA({timetable})=0,"
+                                      f'NOT(OR(${meeting_type}3=1,${meeting_type}3=3,${meeting_type}3="1",'
+                                      f'${meeting_type}3="3")))')
     # The timetable columns and timezone: once one timetable column is filled.
     for column in (*TIMETABLE_FIELDS, "timezone"):
-        assert rules[column][0] == f"AND(LEN(TRIM(G3))=0,COUNTA({timetable})>0)", column
+        assert rules[column][0] == f"AND(LEN(TRIM({days}3))=0,COUNTA({timetable})>0)", column
     assert set(rules) == {*REQUIRED_WITH_TIMETABLE, "type", "start_time", *TIMETABLE_FIELDS, "timezone"}
     for column, (_, dxf) in rules.items():
         assert dxf.fill.bgColor.rgb.endswith(MISSING_FILL.lstrip("#")), column
@@ -400,8 +413,10 @@ def test_help_names_the_six_result_columns(workbook: Any) -> None:
 
 
 def test_print_setup(workbook: Any) -> None:
-    expected = {"Schedule": ("$1:$2", f"'Schedule'!$A$1:$AI${FIRST_ROW + FORMATTED_ROWS - 1}"),
-                "Example": ("$1:$2", f"'Example'!$A$1:$AJ${FIRST_ROW + FORMATTED_ROWS - 1}")}
+    # Schedule: the template's columns; Example: those and its "about this example" column.
+    last, about = get_column_letter(len(TEMPLATE_COLUMNS)), get_column_letter(len(TEMPLATE_COLUMNS) + 1)
+    expected = {"Schedule": ("$1:$2", f"'Schedule'!$A$1:${last}${FIRST_ROW + FORMATTED_ROWS - 1}"),
+                "Example": ("$1:$2", f"'Example'!$A$1:${about}${FIRST_ROW + FORMATTED_ROWS - 1}")}
     help_rows = list(workbook["Help"].iter_rows(values_only=True))
     header = next(i for i, row in enumerate(help_rows) if row[0] == "column") + 1
     expected["Help"] = (f"${header}:${header}", f"'Help'!$A$1:$E${len(help_rows)}")
@@ -414,7 +429,7 @@ def test_print_setup(workbook: Any) -> None:
         assert sheet.print_title_rows == titles, name
         assert sheet.print_area == area, name
     # The print area is the template's rows, not the whole sheet: openpyxl, the reader's fallback,
-    # cannot read whole columns ($A:$AI), and says so in a warning (errors here).
+    # cannot read whole columns ($A:$AJ), and says so in a warning (errors here).
 
 
 # --- (3) the Example rows validate clean ----------------------------------------------------

@@ -6,6 +6,7 @@ from datetime import date, time
 
 import pytest
 
+from importer.errors import InputError
 from importer.timetable import expand, parse_days, parse_time_range
 
 
@@ -109,8 +110,15 @@ def test_timetable_row_becomes_a_weekly_type_8_request():
 
 
 def test_timetable_columns_alone_satisfy_the_required_columns():
-    columns = ColumnMap.build(("User ID", "Context ID", "Domain", "Topic", "Days", "Time", "First Day", "Last Day"))
+    headers = ("User ID", "Context ID", "Domain", "Topic", "Days", "Time", "First Day", "Last Day", "Timezone")
+    columns = ColumnMap.build(headers)
     assert "type" not in columns.index and "start_time" not in columns.index
+
+
+def test_a_timetable_sheet_without_timezone_or_time_is_missing_them_not_type():
+    # Every timetable row needs a timezone: a sheet without the column is refused as a whole.
+    with pytest.raises(InputError, match=r"missing required column\(s\) time, timezone "):
+        ColumnMap.build(("User ID", "Context ID", "Domain", "Topic", "Days", "First Day", "Last Day"))
 
 
 def test_explicit_columns_that_agree_are_accepted():

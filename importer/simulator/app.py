@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import faults
+from .canvas import canvas_routes
 from .config import FUTURE_SKEW_S, SimConfig
 from .state import SimState
 from .validation import bulk_items, normalize_item, validate_create_body
@@ -336,6 +337,7 @@ def create_app(config: SimConfig, state: SimState) -> Starlette:
         _lti_route(sim, "/meeting/bulkImport", "POST", "bulkImport", Simulator.bulk_import),
         _lti_route(sim, "/meeting/bulkDisassociate", "PUT", "bulkDisassociate",
                    Simulator.bulk_disassociate),
+        *canvas_routes(sim),
         *_sim_routes(sim),
     ]
     app = Starlette(routes=routes)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .canvas import DEMO_CANVAS_COURSES, DEMO_CANVAS_TERMS, DEMO_CANVAS_TOKEN, CanvasCourse, CanvasTerm
+
 DEMO_KEY = "demo-lti-key-0001"
 DEMO_SECRET = "demo-lti-secret-not-for-production"
 
@@ -60,16 +62,37 @@ class SimConfig:
     #: Meetings one host may create per UTC day before HTTP 429 (0 = unlimited).
     daily_cap_per_host: int = 0
 
+    # -- the fake Canvas (canvas.py), same app and port, under /api/v1 ----------------------
+    #: The Bearer token Canvas accepts; any other (or none) is 401.
+    canvas_token: str = DEMO_CANVAS_TOKEN
+    #: A token Canvas knows but that may not read courses: 403 "user not authorized".
+    canvas_forbidden_token: str = "forbidden-canvas-token"
+    canvas_courses: tuple[CanvasCourse, ...] = ()
+    canvas_terms: tuple[CanvasTerm, ...] = ()
+    canvas_account_id: int = 1
+    #: Probability a Canvas call is throttled (the seeded dice above).
+    canvas_p_throttle: float = 0.0
+    #: The 1-based numbers of the Canvas calls that are throttled (counted since reset()).
+    canvas_throttle_calls: frozenset[int] = frozenset()
+    #: A throttled call's status: 403 (body "403 Forbidden (Rate Limit Exceeded)") or 429.
+    canvas_throttle_status: int = 403
+    #: False: no Zoom tool is installed anywhere, so no lti_context_id can be made.
+    canvas_zoom_tool: bool = True
+
 
 def demo_config() -> SimConfig:
     """The configuration ``importer simulate`` and the demo sheet are written against.
 
     The demo sheet names one departed lecturer, one mistyped course and one course whose
-    first association attempt fails, so a demo run shows every recovery path once.
+    first association attempt fails, so a demo run shows every recovery path once. Its
+    Canvas holds the sample's 14 courses in Fall 2026 (two of them without an lti_context_id
+    until the Zoom tool is launched) and again in Spring 2027 (canvas.py).
     """
     return SimConfig(
         unknown_users=frozenset({"former.lecturer@state.example.edu"}),
         reject_contexts=frozenset({"4f1e0c2b9a7d3e5f6a8b0c1d2e3f4a5b6c7d8e9f"}),
         flaky_contexts=frozenset({"a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0"}),
         flaky_failures=1,
+        canvas_courses=DEMO_CANVAS_COURSES,
+        canvas_terms=DEMO_CANVAS_TERMS,
     )

@@ -19,6 +19,7 @@ from types import FrameType, TracebackType
 import uvicorn
 
 from .app import PREFIX, Simulator, create_app
+from .canvas import DEMO_CANVAS_TOKEN
 from .config import SimConfig
 from .faults import SimulatedDrop
 from .state import SimState
@@ -143,6 +144,11 @@ class SimulatorServer:
         """What the importer is configured with instead of the production base URL."""
         return self.root_url + PREFIX
 
+    @property
+    def canvas_url(self) -> str:
+        """The fake Canvas site (CANVAS_URL): the same server, its API under /api/v1."""
+        return self.root_url
+
     def start(self) -> SimulatorServer:
         if self._server is not None:
             raise RuntimeError("simulator already started")
@@ -196,7 +202,8 @@ def serve_forever(
     state: SimState | None = None,
     log_level: str = "warning",
 ) -> None:
-    """Serve in the foreground until Ctrl-C (``importer simulate``). Never prints the secret.
+    """Serve in the foreground until Ctrl-C (``importer simulate``). Never prints the secret,
+    nor a Canvas token other than the public demo one.
 
     Returns normally on Ctrl-C: uvicorn re-raises the captured SIGINT after its graceful
     shutdown, and a traceback there would look like a crash.
@@ -206,10 +213,9 @@ def serve_forever(
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
     server = _make_server(config, state if state is not None else SimState(), log_level)
-    print(
-        f"LTI Pro simulator on {_root_url(host, actual_port)}{PREFIX} "
-        f"(key {config.key}, Ctrl-C to stop)",
-        flush=True,
-    )
+    root = _root_url(host, actual_port)
+    print(f"LTI Pro simulator on {root}{PREFIX} (key {config.key}, Ctrl-C to stop)", flush=True)
+    token = config.canvas_token if config.canvas_token == DEMO_CANVAS_TOKEN else "as configured"
+    print(f"Canvas simulator on {root}/api/v1 (CANVAS_URL={root}, CANVAS_TOKEN={token})", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])

@@ -1,4 +1,4 @@
-"""The simulator's ledger: what the fake LTI Pro side believes exists.
+"""The simulator's ledger: what the fake LTI Pro side believes exists (and the fake Canvas's calls).
 
 Tests judge the importer by this ledger (how many meetings were really created, which
 courses they ended up in, which requests were sent), not by what the importer reports.
@@ -35,7 +35,17 @@ class SimState:
         self.requests: list[dict[str, Any]] = []
         self.bulk_calls: list[int] = []
         self.flaky_attempts: dict[str, int] = {}
+        self._clear_canvas()
         self._clear_indexes()
+
+    def _clear_canvas(self) -> None:
+        """The fake Canvas's side: its calls (never a token) and the lti_context_ids launches made."""
+        self.canvas_requests: list[dict[str, Any]] = []
+        self.canvas_generated: list[dict[str, Any]] = []
+        self._canvas_calls = 0
+        #: course id -> made lti_context_id, and back.
+        self._canvas_made: dict[int, str] = {}
+        self._canvas_made_for: dict[str, int] = {}
 
     def _clear_indexes(self) -> None:
         """Indexes over the lists above, so each request costs O(1), not O(ledger).
@@ -129,6 +139,26 @@ class SimState:
         with self._lock:
             self.bulk_calls.append(item_count)
 
+    def next_canvas_call(self) -> int:
+        """The 1-based number of this Canvas call since the last reset()."""
+        with self._lock:
+            self._canvas_calls += 1
+            return self._canvas_calls
+
+    def record_canvas_request(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.canvas_requests.append(copy.deepcopy(record))
+
+    def make_canvas_context_id(self, course_id: int, context_id: str) -> bool:
+        """A launch made a course's lti_context_id; False if the course already had one made."""
+        with self._lock:
+            if course_id in self._canvas_made:
+                return False
+            self._canvas_made[course_id] = context_id
+            self._canvas_made_for[context_id] = course_id
+            self.canvas_generated.append({"course_id": course_id, "lti_context_id": context_id})
+            return True
+
     # -- reads ---------------------------------------------------------------------
 
     def meeting_ids(self) -> frozenset[str]:
@@ -141,6 +171,15 @@ class SimState:
     def has_meeting(self, meeting_id: str) -> bool:
         with self._lock:
             return meeting_id in self._meeting_ids
+
+    def canvas_context_id(self, course_id: int) -> str | None:
+        """The lti_context_id a launch made for this course, if any."""
+        with self._lock:
+            return self._canvas_made.get(course_id)
+
+    def canvas_course_for_context(self, context_id: str) -> int | None:
+        with self._lock:
+            return self._canvas_made_for.get(context_id)
 
     def creates_between(self, user_id: str, start: float, end: float) -> int:
         """Meetings created by one host in [start, end): the daily cap counts these."""
@@ -157,6 +196,8 @@ class SimState:
                     "requests": self.requests,
                     "bulk_calls": self.bulk_calls,
                     "flaky_attempts": self.flaky_attempts,
+                    "canvas_requests": self.canvas_requests,
+                    "canvas_generated": self.canvas_generated,
                 }
             )
 
@@ -176,4 +217,5 @@ class SimState:
             self.requests = []
             self.bulk_calls = []
             self.flaky_attempts = {}
+            self._clear_canvas()
             self._clear_indexes()
