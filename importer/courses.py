@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from .canvas import CanvasClient
+from .canvas import CanvasClient, NotPermitted
 from .cells import InvalidCell, to_identifier
 from .columns import LOOKED_UP, ColumnMap
 from .journal import Journal
@@ -54,7 +54,14 @@ def with_course_problems(check: RowCheck, columns: ColumnMap, problems: Sequence
     return replace(check, request=None, problems=(*problems, *kept))
 
 
+def canvas_site(canvas: Canvas) -> str:
+    """What the journal's courses are kept under: the whole Canvas address (two Canvases on one host
+    are two sites)."""
+    return canvas.url.rstrip("/")
+
+
 def canvas_host(canvas: Canvas) -> str:
+    """The host name a filled-in `domain` cell gets."""
     return (urlsplit(canvas.url).hostname or "").lower()
 
 
@@ -77,7 +84,7 @@ def look_up_courses(columns: ColumnMap, rows: Sequence[SourceRow], canvas: Canva
     columns, filled = with_course_columns(columns, rows)
     requests = {row.row_number: _Reference.of(columns, row, canvas.check_typed) for row in filled}
     host = canvas_host(canvas)
-    courses: dict[str, CanvasCourse | None] = journal.canvas_courses(host) if journal is not None else {}
+    courses: dict[str, Found] = {**journal.canvas_courses(canvas_site(canvas))} if journal is not None else {}
     asked = _fetch(canvas, journal, courses, {ref.ref for ref in requests.values() if ref is not None})
     # A typed contextId that is not its course's: which course is it? (named in the message)
     asked += _fetch(canvas, journal, courses, {
@@ -97,7 +104,7 @@ def look_up_courses(columns: ColumnMap, rows: Sequence[SourceRow], canvas: Canva
     return Lookup(columns, out, problems, asked=asked)
 
 
-def _fetch(canvas: Canvas, journal: Journal | None, courses: dict[str, CanvasCourse | None], refs: set[str]) -> int:
+def _fetch(canvas: Canvas, journal: Journal | None, courses: dict[str, Found], refs: set[str]) -> int:
     """Ask Canvas for the courses not known yet; remember those with an lti_context_id. How many were asked."""
     wanted = sorted(refs - courses.keys())
     if not wanted:
@@ -105,13 +112,13 @@ def _fetch(canvas: Canvas, journal: Journal | None, courses: dict[str, CanvasCou
     found = asyncio.run(_ask(canvas, wanted))
     courses.update(found)
     if journal is not None:
-        journal.remember_canvas_courses(canvas_host(canvas), {
-            ref: course for ref, course in found.items() if course is not None and course.lti_context_id})
+        journal.remember_canvas_courses(canvas_site(canvas), {
+            ref: course for ref, course in found.items() if isinstance(course, CanvasCourse) and course.lti_context_id})
     return len(wanted)
 
 
-def _mismatch(course: CanvasCourse | None, context_id: str) -> bool:
-    return course is not None and (course.lti_context_id or "").lower() != context_id.lower()
+def _mismatch(course: Found, context_id: str) -> bool:
+    return isinstance(course, CanvasCourse) and (course.lti_context_id or "").lower() != context_id.lower()
 
 
 @dataclass(frozen=True)
@@ -144,14 +151,23 @@ class _Reference:
         return None
 
 
-async def _ask(canvas: Canvas, refs: Iterable[str]) -> dict[str, CanvasCourse | None]:
-    """Each course asked once, a few at a time; a course without an lti_context_id gets one made."""
+#: What Canvas said of a course: the course, None (no such course), or why it would not show it.
+Found = CanvasCourse | str | None
+
+
+async def _ask(canvas: Canvas, refs: Iterable[str]) -> dict[str, Found]:
+    """The token checked once, then each course asked once, a few at a time; a course without an
+    lti_context_id gets one made."""
     gate = asyncio.Semaphore(CONCURRENT_LOOKUPS)
     async with CanvasClient(canvas.url, canvas.token, timeout=canvas.timeout, backoff=canvas.backoff) as client:
+        await client.whoami()
 
-        async def one(ref: str) -> tuple[str, CanvasCourse | None]:
+        async def one(ref: str) -> tuple[str, Found]:
             async with gate:
-                course = await client.course(ref)
+                try:
+                    course = await client.course(ref)
+                except NotPermitted as exc:
+                    return ref, str(exc)
                 if course is not None and course.lti_context_id is None and not ref.startswith("lti_context_id:"):
                     course = await client.make_context_id(course)
                 return ref, course
@@ -159,11 +175,15 @@ async def _ask(canvas: Canvas, refs: Iterable[str]) -> dict[str, CanvasCourse | 
         return dict(await asyncio.gather(*(one(ref) for ref in refs)))
 
 
-def _settle(columns: ColumnMap, row: SourceRow, ref: _Reference, courses: dict[str, CanvasCourse | None],
+def _settle(columns: ColumnMap, row: SourceRow, ref: _Reference, courses: dict[str, Found],
             host: str) -> tuple[tuple[Cell, ...], list[Problem]]:
     """The row's cells with its course filled in, or the problem with its course."""
     header = columns.header(ref.column)
     course = courses.get(ref.ref)
+    if isinstance(course, str):
+        return row.cells, [Problem(row.row_number, header, ref.value, "unknown-course",
+                                   f"Canvas does not show course {ref.column} {ref.value} to this token's user "
+                                   f"({course}): use the token of a user who can see it (an admin's)")]
     if course is None:
         return row.cells, [Problem(row.row_number, header, ref.value, "unknown-course",
                                    f"Canvas has no course {ref.column} {ref.value}: check the {ref.column} "
@@ -172,7 +192,8 @@ def _settle(columns: ColumnMap, row: SourceRow, ref: _Reference, courses: dict[s
     if ref.context_id:
         if _mismatch(course, ref.context_id):
             other = courses.get(course_ref(context_id=ref.context_id))
-            theirs = f"course '{other.name}' (id {other.id})" if other else "no course Canvas knows"
+            theirs = f"course '{other.name}' (id {other.id})" if isinstance(other, CanvasCourse) else \
+                "no course Canvas knows"
             return row.cells, [Problem(
                 row.row_number, columns.header("contextId"), ref.context_id, "context-mismatch",
                 f"contextId {ref.context_id} is {theirs}, but {ref.column} {ref.value} is {named}: fix the one "

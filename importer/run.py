@@ -96,15 +96,16 @@ def check_sheet(path: Path, read: ReadOptions | None = None, now: datetime | Non
     return _check(read_sheet(path, read.sheet), read, now, memory or Memory())
 
 
-def _check(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory, canvas: Canvas | None = None
-           ) -> tuple[ColumnMap, list[RowCheck]]:
-    """Map the columns, look the courses up (with Canvas), check every row."""
+def _check(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory, canvas: Canvas | None = None,
+           courses: Journal | None = None) -> tuple[ColumnMap, list[RowCheck]]:
+    """Map the columns, look the courses up (with Canvas; what is known of them is kept in the
+    journal `courses`, else in `memory`'s), check every row."""
     columns = map_columns(sheet.headers, sheet.path, read.columns, memory, lookup=canvas is not None)
     if canvas is None:
         return columns, check_rows(columns, sheet.rows, date_order=read.date_order, now=now)
     from .courses import look_up_courses, with_course_problems  # here: no HTTP client without Canvas
 
-    lookup = look_up_courses(columns, sheet.rows, canvas, memory.writer())
+    lookup = look_up_courses(columns, sheet.rows, canvas, courses or memory.writer())
     checks = check_rows(lookup.columns, lookup.rows, date_order=read.date_order, now=now)
     return lookup.columns, [with_course_problems(check, lookup.columns, lookup.problems[check.row.row_number])
                             if check.row.row_number in lookup.problems else check for check in checks]
@@ -176,7 +177,7 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
         journal.lock()
         memory = Memory(options.remember_in) if options.remember_in else Memory(journal=journal)
         try:
-            columns, checks = _check(sheet, read, now, memory, canvas)
+            columns, checks = _check(sheet, read, now, memory, canvas, courses=journal)
         finally:
             memory.close()
         recovered = journal.recover()

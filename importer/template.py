@@ -408,6 +408,7 @@ def canvas_term_rows(canvas: Canvas, term: str, account: str = DEFAULT_CANVAS_AC
 
     async def fetch() -> tuple[CanvasTerm, list[CanvasCourse]]:
         async with CanvasClient(canvas.url, canvas.token, timeout=canvas.timeout, backoff=canvas.backoff) as client:
+            await client.whoami()
             chosen = pick_term(await client.terms(account), term, account)
             return chosen, await client.term_courses(account, chosen.id)
 

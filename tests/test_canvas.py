@@ -153,8 +153,8 @@ def test_a_refused_token_stops_with_one_line_and_the_token_is_nowhere(canvas_sim
     assert refused.exit_code == 2
     assert "Traceback" not in refused.output
     assert refused.output.strip().splitlines()[-1:] == [
-        f"importer: Canvas at {canvas_sim.canvas_url} refused CANVAS_TOKEN (HTTP 401): check the token "
-        "(Canvas > Account > Settings > New Access Token)"]
+        f"importer: Canvas at {canvas_sim.canvas_url} refused CANVAS_TOKEN (HTTP 401: Invalid access token.): "
+        "check the token (Canvas > Account > Settings > New Access Token)"]
     assert creates(canvas_sim)[0]["body"]["contextId"] == BIO_CONTEXT  # sent only once the token was good
     assert accepted.exit_code == 0, accepted.output
     for text in (refused.output, accepted.output):

@@ -193,7 +193,7 @@ def test_a_refused_token_writes_no_template(canvas_sim, tmp_path):
     result = template([str(tmp_path / "t.xlsx"), "--canvas-term", "Fall 2026"],
                       env_of(canvas_sim, tmp_path, "wrong-token-77"))
     assert result.exit_code == 2
-    assert "refused CANVAS_TOKEN (HTTP 401)" in result.output and "wrong-token-77" not in result.output
+    assert "refused CANVAS_TOKEN (HTTP 401: Invalid access token.)" in result.output and "wrong-token-77" not in result.output
     assert not (tmp_path / "t.xlsx").exists()
 
 
@@ -236,8 +236,8 @@ def test_doctor_checks_the_canvas_token_and_one_course(canvas_sim, tmp_path):
 
 
 @pytest.mark.parametrize(("token", "words"), [
-    ("refused-token-5150", "FAIL Canvas token: Canvas at {url} refused CANVAS_TOKEN (HTTP 401)"),
-    ("forbidden-canvas-token", "FAIL Canvas token: Canvas at {url} refused /api/v1/users/self (HTTP 403: "
+    ("refused-token-5150", "FAIL Canvas token: Canvas at {url} refused CANVAS_TOKEN (HTTP 401: Invalid access token.)"),
+    ("forbidden-canvas-token", "FAIL Canvas token: Canvas at {url} refused CANVAS_TOKEN (HTTP 403: "
                                "user not authorized to perform that action)"),
 ])
 def test_doctor_names_a_refused_canvas_token_without_printing_it(canvas_sim, tmp_path, token, words):
