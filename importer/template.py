@@ -89,6 +89,7 @@ from .columns import (
 from .errors import ConfigError, InputError
 from .limits import EXCEL_MAX_ROWS, MAX_OCCURRENCES
 from .models import RESULT_COLUMNS
+from .resultsheet import cell_text
 
 if TYPE_CHECKING:
     from .canvas import CanvasTerm
@@ -337,20 +338,8 @@ def _csv_bytes(rows: Sequence[Row] = ()) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(TEMPLATE_COLUMNS)
-    writer.writerows([_csv_text(row.get(name)) for name in TEMPLATE_COLUMNS] for row in rows)
+    writer.writerows([cell_text(row.get(name)) for name in TEMPLATE_COLUMNS] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
-
-
-def _csv_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 # --- a Canvas term's courses, one row each ------------------------------------------------

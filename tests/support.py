@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import openpyxl
@@ -35,3 +38,16 @@ def read_xlsx(path: Path) -> list[dict[str, Any]]:
 
 def creates(server: SimulatorServer) -> list[dict[str, Any]]:
     return [r for r in server.state.snapshot()["requests"] if r["endpoint"] == "createAndAssociate"]
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def load_make_samples() -> ModuleType:
+    """samples/ is not a package: load the script as the module `make_samples`."""
+    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module

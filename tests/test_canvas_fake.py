@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +31,8 @@ from importer.simulator.canvas import (
     DEMO_SPRING_TERM,
     ZOOM_TOOL_ID,
 )
+
+from support import load_make_samples
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 FORBIDDEN = "forbidden-canvas-token"
@@ -415,14 +415,6 @@ def test_simulate_prints_the_canvas_line() -> None:
 # -- the demo's Canvas ---------------------------------------------------------------------
 
 
-def load_make_samples() -> ModuleType:
-    """samples/ is not a package: load the script as the module `make_samples`."""
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_demo_courses_agree_with_the_sample() -> None:

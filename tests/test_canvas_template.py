@@ -3,14 +3,11 @@ samples/fall-2026-canvas.xlsx, all against the simulator's Canvas fake."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import openpyxl
@@ -24,7 +21,7 @@ from importer.simulator import SimConfig, SimulatorServer
 from importer.simulator.canvas import DEMO_CANVAS_COURSES, DEMO_CANVAS_TOKEN, DEMO_FALL_TERM, CanvasCourse, CanvasTerm
 from importer.template import TEMPLATE_COLUMNS, utc_date
 
-from support import KEY, SECRET
+from support import KEY, SECRET, load_make_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -59,14 +56,6 @@ OTHER_COURSES = (
 )
 
 
-def load_make_samples() -> ModuleType:
-    """samples/ is not a package: load the script as the module `make_samples`."""
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -193,7 +182,8 @@ def test_a_refused_token_writes_no_template(canvas_sim, tmp_path):
     result = template([str(tmp_path / "t.xlsx"), "--canvas-term", "Fall 2026"],
                       env_of(canvas_sim, tmp_path, "wrong-token-77"))
     assert result.exit_code == 2
-    assert "refused CANVAS_TOKEN (HTTP 401: Invalid access token.)" in result.output and "wrong-token-77" not in result.output
+    assert "refused CANVAS_TOKEN (HTTP 401: Invalid access token.)" in result.output
+    assert "wrong-token-77" not in result.output
     assert not (tmp_path / "t.xlsx").exists()
 
 

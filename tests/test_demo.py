@@ -6,28 +6,19 @@ Every date here is passed in: nothing reads the clock.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from importer.options import ReadOptions
 from importer.run import check_sheet
 
+from support import load_make_samples
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
-def load_make_samples() -> ModuleType:
-    """samples/ is not a package: load the script as the module `make_samples`."""
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 ms = load_make_samples()
