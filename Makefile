@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo sheet-previews test test-fast lint bench clean
+.PHONY: install demo sheet-previews screenshots test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,13 @@ sheet-previews: $(STAMP)
 	$(BIN)/python scripts/sheet_previews.py --out docs/previews \
 	  result=$(DEMO_DIR)/term.result.xlsx template=templates/term-schedule.xlsx
 
-# pytest exits 5 when it collected no test: that is a failure, not a pass.
+# Screenshots of the web console, one per step, in docs/console/, and its measures (printed;
+# the README's "Web console" quotes them). Drives /usr/bin/chromium: apt-get install chromium.
+screenshots: $(STAMP)
+	$(BIN)/python scripts/console_screenshots.py --out docs/console
+
+# pytest exits 5 when it collected no test: that is a failure, not a pass. -ra (pyproject's
+# addopts) lists every skip with its reason: the browser tests say so when chromium is missing.
 test: $(STAMP)
 	$(BIN)/python -m pytest; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
+from .console.command import serve
 from .errors import ImporterError
 from .limits import BULK_MAX, DAILY_CREATES_PER_HOST
 from .run import Canvas, Connection, ImportOptions, ReadOptions, StopRequest, import_file, validate_file
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .cells import DateOrder
-    from .settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -169,19 +168,27 @@ def reassociate(result: Path, **options: Any) -> None:
 def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
     # Imported here: `validate` needs neither pydantic-settings nor the display's progress bar.
     from .display import make_progress, print_summary
-    from .settings import default_journal, load_settings
+    from .settings import load_settings
+    from .signing import key_hint
+    from .target import open_target
 
     console = _console()
-    settings = load_settings()
-    with _connection(options, settings) as (connection, journal, canvas):
+    quiet = options["quiet"] or options["as_json"]
+    with open_target(load_settings(), simulate=options["simulate"], journal=options["journal"],
+                     base_url=options["base_url"], calendar_user=options["calendar_user"],
+                     timeout=options["timeout"]) as target:
+        connection = target.connection
+        if not quiet and target.simulated:
+            click.echo(f"Using the built-in LTI Pro simulator at {connection.base_url} (demo credentials)")
+        elif not quiet:
+            click.echo(f"Sending to {connection.base_url} with LTI key {key_hint(connection.key)}")
+            if target.canvas is not None:
+                click.echo(f"Looking courses up in Canvas at {target.canvas.url}")
         import_options = ImportOptions(
-            journal_path=journal, concurrency=options["concurrency"], rate=options["rate"],
+            journal_path=target.journal, concurrency=options["concurrency"], rate=options["rate"],
             max_attempts=options["max_attempts"], batch_size=options["batch_size"],
             retry_unknown=options["retry_unknown"], allow_over_quota=options["allow_over_quota"],
-            associate_only=associate_only,
-            # --simulate's journal is temporary: a --map it is given is remembered in the real one.
-            remember_in=default_journal(settings) if options["simulate"] and not options["journal"] else None)
-        quiet = options["quiet"] or options["as_json"]
+            associate_only=associate_only, remember_in=target.remember_in)
         stop = StopRequest()
         with _ctrl_c_stops(stop):
             report = import_file(
@@ -189,7 +196,7 @@ def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
                 ReadOptions(options["sheet"], _order(options["date_order"]), options["column_map"]),
                 progress=make_progress(console, quiet),
                 announce=(lambda text: None) if quiet else (lambda text: console.print(text, markup=False)),
-                stop=stop, canvas=canvas)
+                stop=stop, canvas=target.canvas)
         print_summary(console, report, as_json=options["as_json"])
     sys.exit(report.exit_code)
 
@@ -213,37 +220,6 @@ def _ctrl_c_stops(stop: StopRequest) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def _connection(options: dict[str, Any], settings: Settings) -> Iterator[tuple[Connection, Path, Canvas | None]]:
-    """Where to send, the journal, and the Canvas to look courses up in (the simulator serves both)."""
-    from .settings import canvas_of, check_base_url, credentials, default_journal
-    from .signing import key_hint
-
-    journal = options["journal"]
-    if options["simulate"]:
-        from .simulator import SimulatorServer, demo_config
-
-        config = demo_config()
-        with SimulatorServer(config) as server, tempfile.TemporaryDirectory(prefix="importer-sim-") as scratch:
-            if not (options["quiet"] or options["as_json"]):
-                click.echo(f"Using the built-in LTI Pro simulator at {server.base_url} (demo credentials)")
-            canvas = (Canvas(server.canvas_url, config.canvas_token, check_typed=False) if config.canvas_courses
-                      else None)
-            yield (Connection(server.base_url, config.key, config.secret, options["calendar_user"],
-                              options["timeout"]),
-                   journal or Path(scratch) / "journal.sqlite3", canvas)
-        return
-    key, secret = credentials(settings)
-    base_url = check_base_url(options["base_url"] or settings.lti_base_url)
-    if not (options["quiet"] or options["as_json"]):
-        click.echo(f"Sending to {base_url} with LTI key {key_hint(key)}")
-    canvas = canvas_of(settings)
-    if canvas is not None and not (options["quiet"] or options["as_json"]):
-        click.echo(f"Looking courses up in Canvas at {canvas.url}")
-    yield (Connection(base_url, key, secret, options["calendar_user"], options["timeout"]),
-           journal or default_journal(settings), canvas)
 
 
 def _default_journal() -> Path:
@@ -368,6 +344,9 @@ def simulate(port: int, host: str, latency: float, jitter: float, p_429: float, 
         serve_forever(config, host, port)
     except ValueError as exc:
         raise ImporterError(str(exc)) from None
+
+
+cli.add_command(serve)  # the web console (importer/console/command.py)
 
 
 def main() -> None:

@@ -73,6 +73,15 @@ CREATE TABLE IF NOT EXISTS header_maps (     -- a --map, remembered for sheets w
     mapping TEXT NOT NULL,                   -- JSON object: header -> column
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS console_runs (    -- `importer serve`'s runs, listed as its earlier runs
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    finished_at REAL,                        -- NULL while it runs (or when its console was killed)
+    file_name TEXT NOT NULL,                 -- the uploaded file's name
+    counts TEXT NOT NULL DEFAULT '{}',       -- JSON object: status -> rows
+    error TEXT,                              -- what stopped it, when something did
+    result_sheet BLOB                        -- the result sheet (.xlsx), as `run -o` writes it
+);
 """
 
 class MeetingState(StrEnum):
@@ -113,6 +122,19 @@ class MeetingEntry:
 
 
 _ENTRY_COLUMNS = "row_key, state, meeting_id, error_code, error_message, content_key"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleRun:
+    """One run started from the web console, as the journal keeps it."""
+
+    id: int
+    started_at: float
+    finished_at: float | None
+    file_name: str
+    counts: dict[str, int]
+    error: str | None
+    has_result_sheet: bool
 
 
 def user_journal() -> Path:
@@ -248,6 +270,47 @@ class Journal:
         self._write("INSERT INTO header_maps (headers_key, mapping, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT(headers_key) DO UPDATE SET mapping=excluded.mapping, updated_at=excluded.updated_at",
                     (headers_key, json.dumps(mapping, ensure_ascii=False), time.time()))
+
+    # --- the web console's runs -------------------------------------------------------------
+
+    def start_console_run(self, file_name: str, started_at: float) -> int:
+        """Record a console run as it starts; its id names it in the console's links."""
+        try:
+            cursor = self._db.execute("INSERT INTO console_runs (started_at, file_name) VALUES (?, ?)",
+                                      (started_at, file_name))
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path} cannot be written: {exc}") from exc
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_console_run(self, run_id: int, finished_at: float, counts: dict[str, int], error: str | None,
+                           result_sheet: bytes | None) -> None:
+        self._write("UPDATE console_runs SET finished_at=?, counts=?, error=?, result_sheet=? WHERE id=?",
+                    (finished_at, json.dumps(counts), error, result_sheet, run_id))
+
+    def console_runs(self, limit: int = 50) -> list[ConsoleRun]:
+        """The latest console runs, newest first."""
+        rows = self._read("SELECT id, started_at, finished_at, file_name, counts, error, result_sheet IS NOT NULL "
+                          "FROM console_runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._console_run(row) for row in rows]
+
+    def console_run(self, run_id: int) -> ConsoleRun | None:
+        rows = self._read("SELECT id, started_at, finished_at, file_name, counts, error, result_sheet IS NOT NULL "
+                          "FROM console_runs WHERE id=?", (run_id,))
+        return self._console_run(rows[0]) if rows else None
+
+    def console_result_sheet(self, run_id: int) -> bytes | None:
+        rows = self._read("SELECT result_sheet FROM console_runs WHERE id=?", (run_id,))
+        return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def _console_run(self, row: tuple[Any, ...]) -> ConsoleRun:
+        run_id, started_at, finished_at, file_name, counts, error, has_sheet = row
+        try:
+            loaded = json.loads(counts)
+        except ValueError:
+            loaded = {}
+        return ConsoleRun(run_id, started_at, finished_at, file_name,
+                          {str(status): int(rows) for status, rows in loaded.items()}, error, bool(has_sheet))
 
     # --- meetings -------------------------------------------------------------------------
 

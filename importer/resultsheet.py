@@ -48,7 +48,7 @@ from .escapes import csv_safe
 from .limits import EXCEL_MAX_ROWS
 from .models import RESULT_COLUMNS, Cell, RowResult
 from .report import Report
-from .statuses import STATUSES, Colour, Status
+from .statuses import STATUSES, SYMBOLS, Colour, Status
 
 #: The result columns that hold sentences (wrapped) rather than words.
 _PROSE_COLUMNS = frozenset({"error_message", "next_step", "warnings"})
@@ -68,9 +68,9 @@ _XLSX_MAX_TEXT = 32_767
 # Each status's colour, and a symbol shown before its word (a number format: the cell's value
 # stays the bare status), so that colour is never the only signal.
 _COLOURS: dict[Colour, dict[str, str]] = {
-    "green": {"bg_color": "#C6EFCE", "font_color": "#006100", "num_format": '"\u2713 "@'},
-    "amber": {"bg_color": "#FFEB9C", "font_color": "#7A4700", "num_format": '"! "@'},
-    "red": {"bg_color": "#FFC7CE", "font_color": "#9C0006", "num_format": '"\u2717 "@'},
+    "green": {"bg_color": "#C6EFCE", "font_color": "#006100", "num_format": f'"{SYMBOLS["green"]} "@'},
+    "amber": {"bg_color": "#FFEB9C", "font_color": "#7A4700", "num_format": f'"{SYMBOLS["amber"]} "@'},
+    "red": {"bg_color": "#FFC7CE", "font_color": "#9C0006", "num_format": f'"{SYMBOLS["red"]} "@'},
 }
 
 # Column widths, in Excel's characters: each column as wide as its longest value or header, plus a

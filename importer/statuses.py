@@ -26,6 +26,8 @@ class Status(StrEnum):
 
 
 Colour = Literal["green", "amber", "red"]
+#: The symbol shown beside each colour, so that colour is never the only signal.
+SYMBOLS: dict[Colour, str] = {"green": "\u2713", "amber": "!", "red": "\u2717"}
 
 
 @dataclass(frozen=True)

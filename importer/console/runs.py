@@ -1,0 +1,288 @@
+"""The console's work: checked sheets and runs, through the same library calls as the CLI.
+
+A sheet is checked with `validate_file`; a run is `import_file` in a background thread, one
+at a time across the server, with a `Progress` that keeps the run's state for the pages and
+their event stream. The thread records the run's outcome in the journal (`console_runs`)
+whether or not a page watches it; the checked upload is removed when its run ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import ImporterError, InputError, import_file, validate_file
+from ..columns import canonical_name
+from ..journal import ConsoleRun, Journal
+from ..limits import DAILY_CREATES_PER_HOST
+from ..options import ImportOptions, Progress, ReadOptions, StopRequest
+from ..report import Report
+from ..statuses import STATUSES, SYMBOLS, Status
+from ..target import Target
+
+#: A status's symbol beside its word, as the result sheet shows them: colour is never the only signal.
+#: How long closing the console waits for a run it asked to stop to write its result sheet.
+STOP_WAIT_S = 30.0
+CHECKING = "checking the sheet"
+FINISHED = "finished"
+
+
+def symbol(status: str) -> str:
+    try:
+        return SYMBOLS[STATUSES[Status(status)].colour]
+    except ValueError:
+        return "?"
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """"✓ created 58 · ✗ failed 1": the counts as the pages (and console.js) write them."""
+    return " \u00b7 ".join(f"{symbol(status)} {status} {rows}" for status, rows in counts.items())
+
+
+@dataclass(frozen=True)
+class HostCreates:
+    host: str
+    creates: int
+
+    @property
+    def over(self) -> bool:
+        return self.creates > DAILY_CREATES_PER_HOST
+
+
+@dataclass
+class CheckedSheet:
+    id: str
+    file_name: str
+    folder: Path  # the upload and its checked copy; removed when its run ends
+    upload: Path
+    report: Report
+    run_id: int | None = None  # the run that sent it
+
+    def host_creates(self) -> list[HostCreates]:
+        """The meetings each host would create (valid rows without a meeting, not cross-listed),
+        most first: Zoom allows DAILY_CREATES_PER_HOST a day."""
+        report = self.report
+        column = next((i for i, header in enumerate(report.headers)
+                       if report.mapped.get(header, canonical_name(header)) == "userId"), None)
+        if column is None:
+            return []
+        hosts: Counter[str] = Counter()
+        for result in report.results:
+            if (result.outcome.status is Status.VALID and not result.outcome.meeting_id
+                    and not any(note.startswith("cross-listed:") for note in result.notes)):
+                hosts[str(result.cells[column] or "").strip().lower()] += 1
+        return [HostCreates(host, creates) for host, creates in hosts.most_common()]
+
+
+class RunState:
+    """One run as the pages see it; written by the run's thread, read by the server's."""
+
+    def __init__(self, run_id: int, sheet: CheckedSheet, started_at: float) -> None:
+        self.id = run_id
+        self.sheet_id = sheet.id
+        self.file_name = sheet.file_name
+        self.started_at = started_at
+        self.stop = StopRequest()
+        self.ended = threading.Event()
+        self.report: Report | None = None
+        self.error: str | None = None
+        self.result_sheet: bytes | None = None
+        self._lock = threading.Lock()
+        self._phase, self._done, self._total = CHECKING, 0, 0
+        self._counts: Counter[str] = Counter()
+
+    @property
+    def finished(self) -> bool:
+        return self.ended.is_set()
+
+    def snapshot(self) -> dict[str, Any]:
+        """{"phase", "done", "total", "counts"}: what the progress bar and its event show."""
+        with self._lock:
+            counts = {str(status): self._counts[status] for status in Status if self._counts[status]}
+            return {"phase": self._phase, "done": self._done, "total": self._total, "counts": counts}
+
+    def text(self) -> str:
+        state = self.snapshot()
+        return f"{state['phase'].capitalize()}: {state['done']} of {state['total']}"
+
+    def started(self, phase: str, total: int) -> None:
+        with self._lock:
+            self._phase, self._done, self._total = phase, 0, total
+            self._counts.clear()
+
+    def advanced(self, status: Status) -> None:
+        with self._lock:
+            self._done += 1
+            self._counts[status] += 1
+
+    def end(self, report: Report | None, error: str | None, result_sheet: bytes | None) -> None:
+        with self._lock:
+            self.report, self.error, self.result_sheet = report, error, result_sheet
+            if report is not None:
+                self._counts = Counter({str(status): rows for status, rows in report.ordered_counts()})
+                self._done = self._total = len(report.results)
+            self._phase = FINISHED
+        self.ended.set()
+
+
+class RunProgress(Progress):
+    """What import_file tells the run's state."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    def start(self, phase: str, total: int) -> None:
+        self.state.started(phase, total)
+
+    def advance(self, status: Status) -> None:
+        self.state.advanced(status)
+
+
+class RunGoing(Exception):
+    """A run is going: the console sends one sheet at a time."""
+
+    def __init__(self, run: RunState) -> None:
+        super().__init__(f"run {run.id} is going")
+        self.run = run
+
+
+class SheetSent(Exception):
+    """This checked sheet was sent already; its upload is gone."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"sent in run {run_id}")
+        self.run_id = run_id
+
+
+class Runs:
+    """The console's checked sheets and runs; `folder` is its private temporary folder."""
+
+    def __init__(self, target: Target, folder: Path) -> None:
+        self.target = target
+        self.folder = folder
+        self.sheets: dict[str, CheckedSheet] = {}
+        self.live: dict[int, RunState] = {}  # this server's runs, by id
+        self.stopping = threading.Event()
+        self._current: RunState | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        with self._journal():  # a journal that cannot be opened stops the console before it serves
+            pass
+
+    def _journal(self) -> Journal:
+        return Journal(self.target.journal, scope="")
+
+    # --- checking -------------------------------------------------------------------------
+
+    def new_upload_folder(self) -> tuple[str, Path]:
+        sheet_id = secrets.token_hex(8)
+        folder = self.folder / "sheets" / sheet_id
+        folder.mkdir(parents=True, mode=0o700)
+        return sheet_id, folder
+
+    def check(self, sheet_id: str, file_name: str, upload: Path) -> CheckedSheet:
+        """validate_file, as `importer validate` calls it; the ImporterError it raises names the
+        file as the coordinator knows it, not by its path in the private folder."""
+        checked = upload.with_name(f"{upload.stem}.checked.xlsx")
+        journal = self.target.remember_in or self.target.journal
+        try:
+            report = validate_file(upload, checked, ReadOptions(), journal=journal, canvas=self.target.canvas)
+        except ImporterError as exc:
+            shutil.rmtree(upload.parent, ignore_errors=True)
+            raise type(exc)(str(exc).replace(str(upload), file_name)) from None
+        sheet = CheckedSheet(sheet_id, file_name, upload.parent, upload, report)
+        self.sheets[sheet_id] = sheet
+        return sheet
+
+    # --- running --------------------------------------------------------------------------
+
+    def current(self) -> RunState | None:
+        """The run going, if one is."""
+        run = self._current
+        return run if run is not None and not run.finished else None
+
+    def start(self, sheet: CheckedSheet) -> RunState:
+        """Start sending a checked sheet in a background thread. RunGoing while another run goes."""
+        with self._lock:
+            going = self.current()
+            if going is not None:
+                raise RunGoing(going)
+            if sheet.run_id is not None:
+                raise SheetSent(sheet.run_id)
+            if self.stopping.is_set():
+                raise InputError("the console is stopping: start it again to run the sheet")
+            started_at = time.time()
+            with self._journal() as journal:
+                run_id = journal.start_console_run(sheet.file_name, started_at)
+            run = RunState(run_id, sheet, started_at)
+            sheet.run_id = run_id
+            self.live[run_id] = self._current = run
+            # A daemon: a console killed outright leaves the journal to tell what was in flight.
+            self._thread = threading.Thread(target=self._run, args=(run, sheet), name=f"console-run-{run_id}",
+                                            daemon=True)
+            self._thread.start()
+            return run
+
+    def _run(self, run: RunState, sheet: CheckedSheet) -> None:
+        """import_file, as `importer run` calls it; whatever happens is recorded."""
+        output = self.folder / "runs" / str(run.id) / f"{sheet.upload.stem}.result.xlsx"
+        report: Report | None = None
+        error: str | None = None
+        try:
+            output.parent.mkdir(parents=True, mode=0o700)
+            options = ImportOptions(journal_path=self.target.journal, remember_in=self.target.remember_in)
+            report = import_file(sheet.upload, output, self.target.connection, options, ReadOptions(),
+                                 progress=RunProgress(run), stop=run.stop, canvas=self.target.canvas)
+        except ImporterError as exc:
+            error = str(exc).replace(str(sheet.upload), sheet.file_name)
+        except Exception as exc:  # a run's thread must record its end, whatever ended it
+            error = f"the run stopped on an unexpected error: {type(exc).__name__}: {exc}"
+        if error is None and report is not None and report.interrupted:
+            error = ("stopped: the console was closed while this run went on; run the same sheet again to send "
+                     "the rows marked not_sent (nothing is sent twice)")
+        result_sheet = output.read_bytes() if output.is_file() else None
+        counts = {str(status): rows for status, rows in report.ordered_counts()} if report is not None else {}
+        try:
+            with self._journal() as journal:
+                journal.finish_console_run(run.id, time.time(), counts, error, result_sheet)
+        except ImporterError as exc:
+            error = f"{error}; {exc}" if error else str(exc)
+        shutil.rmtree(sheet.folder, ignore_errors=True)
+        shutil.rmtree(output.parent, ignore_errors=True)
+        run.end(report, error, result_sheet)
+
+    # --- earlier runs ---------------------------------------------------------------------
+
+    def earlier(self) -> list[ConsoleRun]:
+        with self._journal() as journal:
+            return journal.console_runs()
+
+    def recorded(self, run_id: int) -> ConsoleRun | None:
+        with self._journal() as journal:
+            return journal.console_run(run_id)
+
+    def result_sheet(self, run_id: int) -> bytes | None:
+        run = self.live.get(run_id)
+        if run is not None and run.result_sheet is not None:
+            return run.result_sheet
+        with self._journal() as journal:
+            return journal.console_result_sheet(run_id)
+
+    # --- stopping -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """The console stops: a run going is asked to stop (abandoning what is in flight, as a
+        second Ctrl-C does) and given time to write its result sheet and record it."""
+        self.stopping.set()
+        with self._lock:
+            going, thread = self.current(), self._thread
+        if going is not None and thread is not None:
+            going.stop.request()
+            going.stop.request()
+            thread.join(STOP_WAIT_S)

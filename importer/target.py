@@ -1,0 +1,47 @@
+"""Where a run sends, as `importer run` and the console decide it: the LTI Pro endpoint and
+credentials, the journal, and the Canvas to look courses up in (the simulator serves both)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .options import Canvas, Connection
+from .settings import Settings, canvas_of, check_base_url, credentials, default_journal
+
+
+@dataclass(frozen=True)
+class Target:
+    connection: Connection
+    journal: Path  # meetings and associations (and the console's runs)
+    canvas: Canvas | None = None
+    #: Where a --map is remembered when not in `journal`: --simulate's journal is temporary, and what
+    #: the coordinator told it is kept in the real one.
+    remember_in: Path | None = None
+    simulated: bool = False
+
+
+@contextmanager
+def open_target(settings: Settings, *, simulate: bool, journal: Path | None, base_url: str | None = None,
+                calendar_user: str | None = None, timeout: float = Connection.timeout) -> Iterator[Target]:
+    """The target for the settings, or with `simulate` the built-in simulator on a free loopback
+    port with its demo credentials and Canvas fake, for as long as the block runs (its journal,
+    unless one is named, lasts as long: so do its meetings)."""
+    if simulate:
+        from .simulator import SimulatorServer, demo_config
+
+        config = demo_config()
+        with SimulatorServer(config) as server, tempfile.TemporaryDirectory(prefix="importer-sim-") as scratch:
+            # Rows with a contextId are not checked against the fake Canvas: it knows only the demo's courses.
+            canvas = (Canvas(server.canvas_url, config.canvas_token, check_typed=False) if config.canvas_courses
+                      else None)
+            yield Target(Connection(server.base_url, config.key, config.secret, calendar_user, timeout),
+                         journal or Path(scratch) / "journal.sqlite3", canvas,
+                         remember_in=None if journal else default_journal(settings), simulated=True)
+        return
+    key, secret = credentials(settings)
+    yield Target(Connection(check_base_url(base_url or settings.lti_base_url), key, secret, calendar_user, timeout),
+                 journal or default_journal(settings), canvas_of(settings))
