@@ -225,11 +225,11 @@ def _ctrl_c_stops(stop: StopRequest) -> Iterator[None]:
 def _default_journal() -> Path:
     """validate's journal, as run's (--journal, else $IMPORTER_JOURNAL, else the user data folder):
     pydantic-settings is loaded only when a .env file here may set it."""
-    from .journal import user_journal
+    from .journal import named_journal, user_journal
 
-    named = os.environ.get("IMPORTER_JOURNAL", "")
-    if named.strip(". "):
-        return Path(named)
+    named = named_journal(os.environ.get("IMPORTER_JOURNAL"))
+    if named is not None:
+        return named
     if not Path(".env").is_file():
         return user_journal()
     from .settings import default_journal, load_settings

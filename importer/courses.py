@@ -87,7 +87,7 @@ def look_up_courses(columns: ColumnMap, rows: Sequence[SourceRow], canvas: Canva
     courses: dict[str, Found] = {**journal.canvas_courses(canvas_site(canvas))} if journal is not None else {}
     asked = _fetch(canvas, journal, courses, {ref.ref for ref in requests.values() if ref is not None})
     # A typed contextId that is not its course's: which course is it? (named in the message)
-    asked += _fetch(canvas, journal, courses, {
+    asked += _fetch(canvas, journal, courses, check_token=not asked, refs={
         course_ref(context_id=ref.context_id) for ref in requests.values()
         if ref is not None and ref.context_id and _mismatch(courses.get(ref.ref), ref.context_id)})
     problems: dict[int, list[Problem]] = {}
@@ -104,12 +104,13 @@ def look_up_courses(columns: ColumnMap, rows: Sequence[SourceRow], canvas: Canva
     return Lookup(columns, out, problems, asked=asked)
 
 
-def _fetch(canvas: Canvas, journal: Journal | None, courses: dict[str, Found], refs: set[str]) -> int:
+def _fetch(canvas: Canvas, journal: Journal | None, courses: dict[str, Found], refs: set[str],
+           check_token: bool = True) -> int:
     """Ask Canvas for the courses not known yet; remember those with an lti_context_id. How many were asked."""
     wanted = sorted(refs - courses.keys())
     if not wanted:
         return 0
-    found = asyncio.run(_ask(canvas, wanted))
+    found = asyncio.run(_ask(canvas, wanted, check_token))
     courses.update(found)
     if journal is not None:
         journal.remember_canvas_courses(canvas_site(canvas), {
@@ -155,12 +156,13 @@ class _Reference:
 Found = CanvasCourse | str | None
 
 
-async def _ask(canvas: Canvas, refs: Iterable[str]) -> dict[str, Found]:
+async def _ask(canvas: Canvas, refs: Iterable[str], check_token: bool = True) -> dict[str, Found]:
     """The token checked once, then each course asked once, a few at a time; a course without an
     lti_context_id gets one made."""
     gate = asyncio.Semaphore(CONCURRENT_LOOKUPS)
     async with CanvasClient(canvas.url, canvas.token, timeout=canvas.timeout, backoff=canvas.backoff) as client:
-        await client.whoami()
+        if check_token:  # once a command: a second round (the courses of mismatched contextIds) needs none
+            await client.whoami()
 
         async def one(ref: str) -> tuple[str, Found]:
             async with gate:

@@ -137,6 +137,11 @@ class ConsoleRun:
     has_result_sheet: bool
 
 
+def named_journal(value: str | Path | None) -> Path | None:
+    """IMPORTER_JOURNAL as given: empty (or only dots and spaces) means not set."""
+    return Path(value) if value is not None and str(value).strip(". ") else None
+
+
 def user_journal() -> Path:
     """The journal when none is named: in the user's data folder."""
     return Path(user_data_dir("importer", appauthor=False)) / "journal.sqlite3"

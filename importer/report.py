@@ -33,6 +33,8 @@ class Report:
     notices: list[str] = field(default_factory=list)  # sheet-wide warnings (a host over its daily quota)
     interrupted: bool = False
     mapped: dict[str, str] = field(default_factory=dict)  # headers read through a --map: header -> column
+    #: The creates the plan gave each host (its userId in lower case): Zoom allows 100 a day.
+    creates_per_host: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def counts(self) -> Counter[Status]:

@@ -215,7 +215,8 @@ def _write(columns: ColumnMap, plan: Plan, output: Path, *, done: frozenset[Stat
                     mapped=columns.mapped,
                     topic_column=keep.index(topic) if topic is not None else None,
                     row_id_column=keep.index(row_id) if row_id is not None else None,
-                    problems=list(problems), notices=list(notices), interrupted=interrupted)
+                    problems=list(problems), notices=list(notices), interrupted=interrupted,
+                    creates_per_host={host: len(rows) for host, rows in plan.creates_per_host().items()})
     write_result_sheet(output, report, [n for n, i in enumerate(keep) if i in columns.text_positions])
     return report
 

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .client import url_problem
 from .errors import ConfigError
-from .journal import user_journal
+from .journal import named_journal, user_journal
 from .options import Canvas
 
 PRODUCTION_BASE_URL = "https://applications.zoom.us/api/v1/lti/rich"
@@ -38,8 +38,7 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"configuration: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    if settings.importer_journal is not None and not str(settings.importer_journal).strip(". "):
-        settings.importer_journal = None  # IMPORTER_JOURNAL= (empty) means "not set"
+    settings.importer_journal = named_journal(settings.importer_journal)
     return settings
 
 

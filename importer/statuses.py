@@ -2,9 +2,10 @@
 
 Every status a row can end with is here, once, with the words the terminal, the result
 sheet's Summary and `--json` show; every error code with a next step of its own too. A
-row's `Outcome` carries its own message and next step apart; `with_step` joins them for
-the result sheet's `error_message` column ("message -> next step") and `split_step` takes
-them apart again where an older result sheet or journal is read.
+row's `Outcome` carries its own message and next step apart (the result sheet's
+error_message and next_step columns); `with_step` joins them as the journal keeps them
+("message -> next step"), and `split_step` takes them apart where the journal, or an older
+result sheet with only four result columns, is read.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ UNKNOWN_STEP = ("the meeting may or may not exist: check the host's meetings in 
 NOT_ASSOCIATED_STEP = ("the meeting exists (meeting_id) but is not in the course: check contextId/domain, "
                        "then run the sheet again: it is associated, not re-created")
 
-#: Between a message and its next step in the result sheet's error_message column.
+#: Between a message and its next step in the journal (and older result sheets' error_message).
 STEP_SEPARATOR = " -> "
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import ImporterError, InputError, import_file, validate_file
-from ..columns import canonical_name
 from ..journal import ConsoleRun, Journal
 from ..limits import DAILY_CREATES_PER_HOST
 from ..options import ImportOptions, Progress, ReadOptions, StopRequest
@@ -65,19 +64,10 @@ class CheckedSheet:
     run_id: int | None = None  # the run that sent it
 
     def host_creates(self) -> list[HostCreates]:
-        """The meetings each host would create (valid rows without a meeting, not cross-listed),
-        most first: Zoom allows DAILY_CREATES_PER_HOST a day."""
-        report = self.report
-        column = next((i for i, header in enumerate(report.headers)
-                       if report.mapped.get(header, canonical_name(header)) == "userId"), None)
-        if column is None:
-            return []
-        hosts: Counter[str] = Counter()
-        for result in report.results:
-            if (result.outcome.status is Status.VALID and not result.outcome.meeting_id
-                    and not any(note.startswith("cross-listed:") for note in result.notes)):
-                hosts[str(result.cells[column] or "").strip().lower()] += 1
-        return [HostCreates(host, creates) for host, creates in hosts.most_common()]
+        """The meetings each host would create (the plan's count), most first: Zoom allows
+        DAILY_CREATES_PER_HOST a day."""
+        return [HostCreates(host, creates) for host, creates in
+                Counter(self.report.creates_per_host).most_common()]
 
 
 class RunState:
@@ -85,7 +75,6 @@ class RunState:
 
     def __init__(self, run_id: int, sheet: CheckedSheet, started_at: float) -> None:
         self.id = run_id
-        self.sheet_id = sheet.id
         self.file_name = sheet.file_name
         self.started_at = started_at
         self.stop = StopRequest()
