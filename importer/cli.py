@@ -123,8 +123,10 @@ def cli() -> None:
     importer validate term.xlsx         check every row, send nothing
     importer run term.xlsx              create and associate the meetings
     importer reassociate term.result.xlsx   link meetings that exist but are not in their course
+    importer undo term.result.xlsx      take a run back (with --delete, its meetings too)
 
-    Credentials come from LTI_KEY and LTI_SECRET (environment or .env).
+    Credentials come from LTI_KEY and LTI_SECRET (environment or .env); Zoom's REST API, for lost
+    answers, changes and deleting, from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.
     """
 
 
@@ -184,6 +186,9 @@ def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
             click.echo(f"Sending to {connection.base_url} with LTI key {key_hint(connection.key)}")
             if target.canvas is not None:
                 click.echo(f"Looking courses up in Canvas at {target.canvas.url}")
+            if target.zoom is not None and not associate_only:
+                click.echo(f"Looking lost answers up and applying changes through Zoom's REST API at "
+                           f"{target.zoom.api_url}")
         import_options = ImportOptions(
             journal_path=target.journal, concurrency=options["concurrency"], rate=options["rate"],
             max_attempts=options["max_attempts"], batch_size=options["batch_size"],
@@ -196,7 +201,67 @@ def _import(file: Path, options: dict[str, Any], associate_only: bool) -> None:
                 ReadOptions(options["sheet"], _order(options["date_order"]), options["column_map"]),
                 progress=make_progress(console, quiet),
                 announce=(lambda text: None) if quiet else (lambda text: console.print(text, markup=False)),
-                stop=stop, canvas=target.canvas)
+                stop=stop, canvas=target.canvas, zoom=target.zoom)
+        print_summary(console, report, as_json=options["as_json"])
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="What undo did, row by row (.xlsx or .csv). Default: <RESULT>.undo.xlsx.")
+@click.option("--delete", is_flag=True,
+              help="Delete the meetings too, through Zoom's REST API (needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, "
+                   "ZOOM_CLIENT_SECRET).")
+@click.option("--yes", is_flag=True, help="Do not ask: take the run back at once.")
+@click.option("--journal", type=click.Path(path_type=Path),
+              help="SQLite journal of what was sent (default: $IMPORTER_JOURNAL, else the user data folder).")
+@click.option("--base-url", help="LTI Pro API base URL (default: $LTI_BASE_URL, else production).")
+@click.option("--calendar-user", metavar="ID", help="User who owns the LMS calendar events (signed as userId).")
+@click.option("--timeout", type=click.FloatRange(0.1), default=Connection.timeout, show_default=True,
+              help="Seconds to wait for one answer.")
+@click.option("--max-attempts", type=click.IntRange(1, 50), default=ImportOptions.max_attempts, show_default=True,
+              help="Tries per request.")
+@click.option("--batch-size", type=click.IntRange(1, BULK_MAX), default=ImportOptions.batch_size, show_default=True,
+              help="Associations per bulkDisassociate call.")
+@click.option("--map", "column_map", metavar='"HEADER=column"', multiple=True, callback=_parse_map,
+              help="Read the sheet's HEADER as the importer's column (repeatable).")
+@click.option("--sheet", metavar="NAME", help="The worksheet to read (.xlsx; default: the first).")
+@click.option("--date-order", type=click.Choice(["DMY", "MDY"], case_sensitive=False),
+              help="How to read dates like 03/04/2027 (day/month or month/day).")
+@click.option("--quiet", is_flag=True, help="Print only the final summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@one_line_errors
+def undo(result: Path, **options: Any) -> None:
+    """Take a run back: remove the associations a RESULT sheet lists from their courses, and with
+    --delete delete the meetings. Shows what it will do and asks first, unless --yes."""
+    from .display import make_progress, print_summary
+    from .settings import load_settings
+    from .target import open_target
+    from .undo import UndoPlan, undo_file
+
+    console = _console()
+    quiet = options["quiet"] or options["as_json"]
+
+    def confirm(plan: UndoPlan) -> bool:
+        click.echo(f"importer undo {result}: {plan.describe()}.", err=quiet)
+        if options["yes"]:
+            return True
+        return click.confirm("Take these back?", default=False, err=quiet)
+
+    with open_target(load_settings(), simulate=False, journal=options["journal"], base_url=options["base_url"],
+                     calendar_user=options["calendar_user"], timeout=options["timeout"]) as target:
+        try:
+            report = undo_file(result, options["output"], target.connection, target.journal,
+                               ReadOptions(options["sheet"], _order(options["date_order"]), options["column_map"]),
+                               delete=options["delete"], zoom=target.zoom, confirm=confirm,
+                               progress=make_progress(console, quiet), batch_size=options["batch_size"],
+                               max_attempts=options["max_attempts"])
+        except click.Abort:  # no answer to the question (end of input): nothing was changed
+            report = None
+        if report is None:
+            click.echo("importer: nothing was changed", err=True)
+            sys.exit(1)
         print_summary(console, report, as_json=options["as_json"])
     sys.exit(report.exit_code)
 

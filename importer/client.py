@@ -29,6 +29,7 @@ from .signing import key_hint, signed_query
 
 CREATE_PATH = "/meeting/createAndAssociate"
 BULK_IMPORT_PATH = "/meeting/bulkImport"
+BULK_DISASSOCIATE_PATH = "/meeting/bulkDisassociate"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -169,8 +170,15 @@ class LtiClient:
         return await self._post(CREATE_PATH, body)
 
     async def bulk_import(self, items: list[dict[str, str]]) -> Answer:
-        payload: Any = {"userId": self.calendar_user, "meetingList": items} if self.calendar_user else items
-        return await self._post(BULK_IMPORT_PATH, payload)
+        return await self._post(BULK_IMPORT_PATH, self._bulk_body(items))
+
+    async def bulk_disassociate(self, items: list[dict[str, str]]) -> Answer:
+        """Remove meetings from courses: bulkImport's body, sent with PUT (API.md "bulkDisassociate")."""
+        answer, _ = await self._send(BULK_DISASSOCIATE_PATH, self._bulk_body(items), method="PUT")
+        return answer
+
+    def _bulk_body(self, items: list[dict[str, str]]) -> Any:
+        return {"userId": self.calendar_user, "meetingList": items} if self.calendar_user else items
 
     async def probe(self) -> tuple[Answer, float | None]:
         """A signed bulkImport of nothing: tests reachability, key and secret without changing
@@ -188,14 +196,14 @@ class LtiClient:
         answer, _ = await self._send(path, payload)
         return answer
 
-    async def _send(self, path: str, payload: Any) -> tuple[Answer, httpx.Response | None]:
+    async def _send(self, path: str, payload: Any, method: str = "POST") -> tuple[Answer, httpx.Response | None]:
         # Signed afresh on every attempt: a signature lives 60 minutes, a run may live longer.
         timestamp = str(int(self._clock() * 1000))
         params, signature = signed_query(self._key, self._secret, self.calendar_user, timestamp)
         content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
-            response = await self._http.post(
-                self.base_url + path, params=params, content=content,
+            response = await self._http.request(
+                method, self.base_url + path, params=params, content=content,
                 headers={"X-Lti-Signature": signature, "Content-Type": "application/json"})
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             return Answer("retry", error_code="connect",

@@ -4,6 +4,14 @@ With CANVAS_URL and CANVAS_TOKEN set it checks Canvas too: the token is accepted
 /api/v1/users/self) and one course answers the importer's own lookup with its
 lti_context_id (the account's first course; nothing is launched, so nothing is made). The
 token is sent in the Authorization header only and never appears in a line.
+
+With ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET set it checks the Zoom app too:
+Zoom issues it a token (its lifetime is shown, or why Zoom refused the credentials), and the
+token's scopes allow reading and changing meetings (classic `meeting:read:admin` and
+`meeting:write:admin`, or granular `meeting:read:...` with `meeting:write:...` or both
+`meeting:update:...` and `meeting:delete:...`). Only the token is asked for: no meeting is read
+or changed. Only some of the three set is a failed line. Neither the secret nor the token
+appears in a line.
 """
 
 from __future__ import annotations
@@ -11,16 +19,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .canvas import CanvasClient, CanvasRefused
 from .client import LtiClient
 from .errors import ImporterError
 from .journal import Journal, scope_of
-from .options import Canvas
-from .settings import Settings, canvas_of, check_base_url, credentials, default_journal
+from .options import Canvas, Zoom
+from .settings import Settings, canvas_of, check_base_url, credentials, default_journal, zoom_of
 from .signing import key_hint
+from .zoom import TokenInfo, ZoomClient
 
 CLOCK_TOLERANCE_S = 300.0  # a signature lives 60 minutes; a few minutes of drift is harmless
 #: The account whose first course answers the Canvas lookup check (Canvas's root account).
@@ -52,6 +61,7 @@ def run_checks(settings: Settings, base_url: str | None = None, journal: Path | 
     if url and key and secret:
         checks.extend(asyncio.run(_probe(url, key, secret, timeout)))
     checks.extend(_canvas_checks(settings, timeout))
+    checks.extend(_zoom_checks(settings, timeout))
     checks.append(_journal_check(journal or default_journal(settings), url, key))
     return checks
 
@@ -94,6 +104,64 @@ async def _probe_canvas(canvas: Canvas, timeout: float) -> list[Check]:
         return [*checks, Check("Canvas lookup", True, f"{named} answers with lti_context_id {course.lti_context_id}")]
     return [*checks, Check("Canvas lookup", True, f"{named} answers; it has no lti_context_id yet (the importer "
                                                   "makes one when a row names the course)")]
+
+
+def _zoom_checks(settings: Settings, timeout: float) -> list[Check]:
+    """Zoom's lines, when any ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID or ZOOM_CLIENT_SECRET is set; none otherwise."""
+    try:
+        zoom = zoom_of(settings)
+    except ImporterError as exc:
+        return [Check("Zoom token", False, str(exc))]
+    if zoom is None:
+        return []
+    zoom = replace(zoom, timeout=timeout, max_attempts=2)
+    try:
+        info = asyncio.run(_probe_zoom(zoom))
+    except ImporterError as exc:  # ZoomError; or ConfigError for a URL httpx cannot send to
+        return [Check("Zoom token", False, str(exc))]
+    minutes = info.expires_in / 60
+    lifetime = f"{minutes:.0f} min" if minutes >= 1 else f"{info.expires_in:.0f} s"
+    return [Check("Zoom token", True, f"issued to client {zoom.client_id} of account {zoom.account_id}, "
+                                      f"valid for {lifetime}"),
+            _zoom_scopes_check(info.scopes)]
+
+
+async def _probe_zoom(zoom: Zoom) -> TokenInfo:
+    async with ZoomClient(zoom) as client:
+        return await client.token_info()
+
+
+#: What the importer does with Zoom's REST API, and the scope prefixes that allow each (API.md).
+_MEETING_SCOPES = (("meeting:read:", "read meetings"), ("meeting:write:", "change meetings"),
+                   ("meeting:update:", "update meetings"), ("meeting:delete:", "delete meetings"))
+
+
+def _zoom_scopes_check(scopes: tuple[str, ...]) -> Check:
+    """Reading and writing meetings: classic meeting:read:admin and meeting:write:admin, or granular
+    scopes (meeting:read:..., and meeting:write:... or both meeting:update:... and meeting:delete:...)."""
+    if not scopes:
+        return Check("Zoom scopes", False, "Zoom's token names no scopes: add meeting:read:admin and "
+                                           "meeting:write:admin to the app (Zoom App Marketplace > your app > Scopes)")
+    held = {prefix: [scope for scope in scopes if scope.startswith(prefix)] for prefix, _ in _MEETING_SCOPES}
+    missing = [] if held["meeting:read:"] else ["meeting:read:admin or a granular meeting:read:... (to read meetings)"]
+    if not held["meeting:write:"]:
+        gaps = [f"{prefix}... (to {what})" for prefix, what in _MEETING_SCOPES[2:] if not held[prefix]]
+        if len(gaps) == 2:
+            missing.append("meeting:write:admin or granular meeting:update:... and meeting:delete:... (to change "
+                           "and delete meetings)")
+        else:
+            missing.extend(gaps)
+    if missing:
+        return Check("Zoom scopes", False, f"the app's token lacks {', '.join(missing)}; it has "
+                                           f"{_listed(scopes)}: add the missing scopes to the app in the Zoom App "
+                                           "Marketplace (your app > Scopes) and activate it again")
+    allowing = [scope for scope in scopes if scope.startswith(tuple(held))]
+    return Check("Zoom scopes", True, f"meetings can be read and changed ({_listed(allowing)})")
+
+
+def _listed(scopes: list[str] | tuple[str, ...], most: int = 6) -> str:
+    shown = ", ".join(scopes[:most])
+    return shown + (f" and {len(scopes) - most} more" if len(scopes) > most else "")
 
 
 async def _probe(url: str, key: str, secret: str, timeout: float) -> list[Check]:

@@ -34,7 +34,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meetings (
     scope TEXT NOT NULL,
     row_key TEXT NOT NULL,
-    state TEXT NOT NULL,            -- sending | created | not_associated | failed | unknown
+    state TEXT NOT NULL,            -- sending | created | not_associated | failed | unknown | deleted
     meeting_id TEXT,
     error_code TEXT,
     error_message TEXT,
@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS meetings (
     attempts INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL,
     content_key TEXT,               -- the hash identity, also when row_key is a row_id
+    sent_fields TEXT,               -- JSON: the meetingInfo that made the meeting (or last changed it)
+    first_sent_at REAL,             -- when this meeting was first sent (Zoom's created_at is not before)
     PRIMARY KEY (scope, row_key)
 );
 CREATE TABLE IF NOT EXISTS associations (
@@ -50,12 +52,20 @@ CREATE TABLE IF NOT EXISTS associations (
     context_id TEXT NOT NULL,
     domain TEXT NOT NULL,
     course_id TEXT,
-    state TEXT NOT NULL,            -- associated | not_associated
+    state TEXT NOT NULL,            -- associated | not_associated | removed
     via TEXT NOT NULL DEFAULT 'bulkImport',  -- create | bulkImport
     error_code TEXT,
     error_message TEXT,
     updated_at REAL NOT NULL,
     PRIMARY KEY (scope, meeting_id, context_id, domain)
+);
+CREATE TABLE IF NOT EXISTS events (         -- what Zoom's REST API and `undo` found and did, one row each
+    scope TEXT NOT NULL,
+    row_key TEXT,                            -- the meeting identity, when known
+    meeting_id TEXT,
+    event TEXT NOT NULL,                     -- found | absent | several | unresolved | updated | removed | deleted
+    detail TEXT,                             -- candidate ids, changed fields, or why
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS canvas_courses (  -- Canvas courses with an lti_context_id (it never changes)
     canvas TEXT NOT NULL,                    -- the Canvas site's host
@@ -92,6 +102,7 @@ class MeetingState(StrEnum):
     NOT_ASSOCIATED = "not_associated"  # created, but the create could not link it
     FAILED = "failed"  # refused, or not sent: no meeting exists
     UNKNOWN = "unknown"  # sent, and the answer was lost: the meeting may exist
+    DELETED = "deleted"  # `undo --delete` deleted it: no meeting exists; a run creates it anew
 
 
 class LinkState(StrEnum):
@@ -99,6 +110,7 @@ class LinkState(StrEnum):
 
     ASSOCIATED = "associated"
     NOT_ASSOCIATED = "not_associated"
+    REMOVED = "removed"  # `undo` removed it (bulkDisassociate): a run links it again
 
 
 class LinkedBy(StrEnum):
@@ -119,9 +131,13 @@ class MeetingEntry:
     error_code: str | None
     error_message: str | None
     content_key: str | None = None
+    sent_fields: str | None = None  # JSON of the meetingInfo that made (or last changed) the meeting
+    first_sent_at: float | None = None
 
 
-_ENTRY_COLUMNS = "row_key, state, meeting_id, error_code, error_message, content_key"
+_ENTRY_COLUMNS = "row_key, state, meeting_id, error_code, error_message, content_key, sent_fields, first_sent_at"
+#: Columns added to `meetings` since the first journals, with their types: added when missing.
+_ADDED_COLUMNS = {"content_key": "TEXT", "sent_fields": "TEXT", "first_sent_at": "REAL"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +184,9 @@ class Journal:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
-            if "content_key" not in columns:  # a journal written before content keys existed
-                self._db.execute("ALTER TABLE meetings ADD COLUMN content_key TEXT")
+            for name, kind in _ADDED_COLUMNS.items():  # a journal written by an earlier version
+                if name not in columns:
+                    self._db.execute(f"ALTER TABLE meetings ADD COLUMN {name} {kind}")
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"journal {self.path} cannot be opened: {exc}; pass --journal PATH") from exc
 
@@ -331,17 +348,23 @@ class Journal:
         rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM meetings WHERE scope=?", (self.scope,))
         return {key: MeetingEntry(key, self._word(MeetingState, state), *rest) for key, state, *rest in rows}
 
-    def mark_sending(self, row_key: str, content_key: str, row_number: int) -> bool:
-        """Record that a create is about to be sent. False when the journal already shows the
-        meeting sent or made (a second guard behind the plan): then nothing may be sent."""
+    def mark_sending(self, row_key: str, content_key: str, row_number: int, sent_fields: str | None = None) -> bool:
+        """Record that a create is about to be sent, with the fields it sends (JSON of its meetingInfo).
+        False when the journal already shows the meeting sent or made (a second guard behind the plan):
+        then nothing may be sent. A meeting `undo --delete` deleted is made anew, a new meeting."""
+        now = time.time()
         return self._write(
-            "INSERT INTO meetings (scope, row_key, state, row_number, attempts, updated_at, content_key) "
-            "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
+            "INSERT INTO meetings (scope, row_key, state, row_number, attempts, updated_at, content_key, sent_fields, "
+            "first_sent_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
             "state=excluded.state, row_number=excluded.row_number, attempts=attempts+1, "
             "updated_at=excluded.updated_at, error_code=NULL, error_message=NULL, "
-            "content_key=excluded.content_key WHERE meetings.state IN (?, ?)",
-            (self.scope, row_key, MeetingState.SENDING, row_number, time.time(), content_key,
-             MeetingState.FAILED, MeetingState.UNKNOWN)) == 1
+            "content_key=excluded.content_key, sent_fields=excluded.sent_fields, "
+            "meeting_id=CASE WHEN meetings.state=? THEN NULL ELSE meetings.meeting_id END, "
+            "first_sent_at=CASE WHEN meetings.state=? OR meetings.first_sent_at IS NULL THEN excluded.first_sent_at "
+            "ELSE meetings.first_sent_at END WHERE meetings.state IN (?, ?, ?)",
+            (self.scope, row_key, MeetingState.SENDING, row_number, now, content_key, sent_fields, now,
+             MeetingState.DELETED, MeetingState.DELETED,
+             MeetingState.FAILED, MeetingState.UNKNOWN, MeetingState.DELETED)) == 1
 
     def record_meeting(self, row_key: str, state: MeetingState, meeting_id: str | None = None,
                        error_code: str | None = None, error_message: str | None = None) -> None:
@@ -349,6 +372,56 @@ class Journal:
             "UPDATE meetings SET state=?, meeting_id=COALESCE(?, meeting_id), error_code=?, "
             "error_message=?, updated_at=? WHERE scope=? AND row_key=?",
             (state, meeting_id, error_code, error_message, time.time(), self.scope, row_key))
+
+    def record_found(self, row_key: str, meeting_id: str, content_key: str | None, sent_fields: str | None,
+                     detail: str) -> None:
+        """A lost answer resolved: the meeting was found in Zoom (it is then linked like a 406's)."""
+        with self.transaction():
+            self._write(
+                "INSERT INTO meetings (scope, row_key, state, meeting_id, updated_at, content_key, sent_fields) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET state=excluded.state, "
+                "meeting_id=excluded.meeting_id, error_code=NULL, error_message=NULL, updated_at=excluded.updated_at, "
+                "content_key=COALESCE(meetings.content_key, excluded.content_key), "
+                "sent_fields=COALESCE(meetings.sent_fields, excluded.sent_fields)",
+                (self.scope, row_key, MeetingState.NOT_ASSOCIATED, meeting_id, time.time(), content_key, sent_fields))
+            self.record_event("found", detail, row_key=row_key, meeting_id=meeting_id)
+
+    def record_absent(self, row_key: str, detail: str) -> None:
+        """A lost answer resolved: no meeting was made, so the row may be sent again."""
+        with self.transaction():
+            self._write("UPDATE meetings SET state=?, error_code='absent', error_message=?, updated_at=? "
+                        "WHERE scope=? AND row_key=? AND state=?",
+                        (MeetingState.FAILED, detail, time.time(), self.scope, row_key, MeetingState.UNKNOWN))
+            self.record_event("absent", detail, row_key=row_key)
+
+    def record_update(self, meeting_id: str, sent_fields: str, content_key: str, detail: str) -> None:
+        """A meeting changed through Zoom's REST API: what made it is now these fields."""
+        with self.transaction():
+            self._write("UPDATE meetings SET sent_fields=?, content_key=?, updated_at=? WHERE scope=? AND meeting_id=?",
+                        (sent_fields, content_key, time.time(), self.scope, meeting_id))
+            self.record_event("updated", detail, meeting_id=meeting_id)
+
+    def mark_deleted(self, meeting_id: str) -> None:
+        """`undo --delete` deleted the meeting: a later run of its row creates it anew."""
+        with self.transaction():
+            self._write("UPDATE meetings SET state=?, updated_at=? WHERE scope=? AND meeting_id=?",
+                        (MeetingState.DELETED, time.time(), self.scope, meeting_id))
+            self.record_event("deleted", None, meeting_id=meeting_id)
+
+    def deleted_meeting_ids(self) -> frozenset[str]:
+        rows = self._read("SELECT DISTINCT meeting_id FROM events WHERE scope=? AND event='deleted'", (self.scope,))
+        return frozenset(row[0] for row in rows if row[0])
+
+    def record_event(self, event: str, detail: str | None, *, row_key: str | None = None,
+                     meeting_id: str | None = None) -> None:
+        self._write("INSERT INTO events (scope, row_key, meeting_id, event, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (self.scope, row_key, meeting_id, event, detail, time.time()))
+
+    def events(self) -> list[tuple[str | None, str | None, str, str | None]]:
+        """(row_key, meeting_id, event, detail) of this scope, oldest first."""
+        rows = self._read("SELECT row_key, meeting_id, event, detail FROM events WHERE scope=? ORDER BY rowid",
+                          (self.scope,))
+        return [(row_key, meeting_id, event, detail) for row_key, meeting_id, event, detail in rows]
 
     # --- associations ----------------------------------------------------------------------
 
@@ -358,6 +431,13 @@ class Journal:
             "SELECT via FROM associations WHERE scope=? AND meeting_id=? AND context_id=? AND domain=? "
             "AND state=?", (self.scope, meeting_id, context_id, domain, LinkState.ASSOCIATED))
         return self._word(LinkedBy, found[0][0]) if found else None
+
+    def remove_association(self, meeting_id: str, context_id: str, domain: str) -> None:
+        """`undo` removed the meeting from the course (bulkDisassociate)."""
+        with self.transaction():
+            self._write("UPDATE associations SET state=?, updated_at=? WHERE scope=? AND meeting_id=? AND context_id=? "
+                        "AND domain=?", (LinkState.REMOVED, time.time(), self.scope, meeting_id, context_id, domain))
+            self.record_event("removed", f"{context_id} {domain}", meeting_id=meeting_id)
 
     def record_association(self, meeting_id: str, context_id: str, domain: str, course_id: str | None,
                            state: LinkState, error_code: str | None = None,

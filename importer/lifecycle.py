@@ -4,11 +4,16 @@
         CREATE     nothing is known of the meeting: createAndAssociate
         FOLLOW     cross-listed: linked to the meeting its group's CREATE row makes
         ASSOCIATE  the meeting exists: bulkImport it into this row's course
+        RESOLVE    its answer was lost: look for the meeting in Zoom (REST), then link or create it
         SETTLED    nothing to send: the outcome is known already
+    and, beside any of these, a `Change` when the meeting exists and the row's fields differ
+    from those that made it (`meeting_change`): PATCHed through Zoom's REST API, or reported.
     settled (`Outcome`)
         after a create       `created_outcome` (and `not_sent_outcome`, `lost_outcome` for what stops one)
         after its leader     `settle_followers`
         after bulkImport     `linked_outcome`
+        after a lookup       `resolved`
+        after a change       `final_outcome` says `updated`, or `change-not-applied`
         when the run stops   `settle_stragglers`
 
 A row's identity (`row_key`) is its row_id when given, else a hash of the host and the
@@ -26,12 +31,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from .journal import Journal, LinkedBy, MeetingEntry, MeetingState
 from .limits import DAILY_CREATES_PER_HOST
 from .models import Answer, Course, CreateRequest, Outcome, Problem
 from .schema import RowCheck
-from .statuses import NOT_ASSOCIATED_STEP, UNKNOWN_STEP, Status, code_step, split_step
+from .statuses import DONE_STATUSES, NOT_ASSOCIATED_STEP, UNKNOWN_STEP, Status, code_step, split_step
 
 DONE_BEFORE = "done by an earlier run; nothing was sent"
 STOPPED_BEFORE_SENDING = "the run was stopped before this row was sent"
@@ -42,7 +48,25 @@ class Action(StrEnum):
     CREATE = "create"
     FOLLOW = "follow"
     ASSOCIATE = "associate"
+    RESOLVE = "resolve"
     SETTLED = "settled"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """How a row's meeting fields differ from those that made its meeting (the journal's)."""
+
+    meeting_id: str
+    fields: tuple[str, ...]  # what changed, as the sheet names it: topic, start_time, settings.waiting_room
+    patch: dict[str, Any]  # the PATCH /meetings/{id} body: the changed fields' new values
+    sent_fields: str  # JSON of the row's whole meetingInfo: what made the meeting once it is applied
+    cleared: tuple[str, ...] = ()  # emptied in the sheet: Zoom keeps its value (a PATCH cannot unset it)
+
+    def describe(self) -> str:
+        text = ", ".join(self.fields)
+        if self.cleared:
+            text += f" ({', '.join(self.cleared)} emptied in the sheet: Zoom keeps its value)"
+        return text
 
 
 @dataclass(slots=True)
@@ -56,8 +80,11 @@ class Step:
     content_key: str | None = None
     outcome: Outcome | None = None
     meeting_id: str | None = None  # the meeting an ASSOCIATE row links
-    leader: int | None = None  # the CREATE row a FOLLOW row waits for
+    leader: int | None = None  # the CREATE (or RESOLVE) row a FOLLOW row waits for
     notes: tuple[str, ...] = ()  # warnings and cross-listing, said beside the outcome
+    change: Change | None = None  # the meeting exists and the row's fields differ from what made it
+    changed: Outcome | None = None  # after the PATCH: its status UPDATED, or the code that says why not
+    found: str | None = None  # how a lookup in Zoom found this row's meeting (said in its message)
 
     @property
     def request(self) -> CreateRequest:
@@ -72,14 +99,28 @@ class Step:
 @dataclass
 class Plan:
     steps: list[Step]
+    zoom: bool = False  # Zoom's REST API is at hand: lost answers are looked up, changes applied
 
     def of(self, action: Action) -> list[Step]:
         return [step for step in self.steps if step.action is action]
 
+    def updates(self) -> list[Step]:
+        """The rows whose meeting this run changes through Zoom's REST API, one per meeting."""
+        if not self.zoom:
+            return []
+        seen: set[str] = set()
+        found = []
+        for step in self.steps:
+            if step.change is not None and step.change.meeting_id not in seen:
+                seen.add(step.change.meeting_id)
+                found.append(step)
+        return found
+
     def creates_per_host(self) -> dict[str, list[int]]:
-        """The rows each host (its userId in lower case) would create, by row number."""
+        """The rows each host (its userId in lower case) would create or update, by row number: Zoom
+        counts both toward a host's daily limit. A lost answer looked up may be created again."""
         hosts: dict[str, list[int]] = {}
-        for step in self.of(Action.CREATE):
+        for step in [*self.of(Action.CREATE), *self.of(Action.RESOLVE), *self.updates()]:
             hosts.setdefault(step.request.user_id.lower(), []).append(step.row_number)
         return hosts
 
@@ -91,7 +132,7 @@ def quota_message(over: dict[str, list[int]], option_hint: str = "pass --allow-o
     parts = []
     for host, rows in over.items():
         shown = ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
-        parts.append(f"{host} needs {len(rows)} creates (rows {shown})")
+        parts.append(f"{host} needs {len(rows)} creates (rows {shown})")  # an update counts as one
     return (f"Zoom allows {DAILY_CREATES_PER_HOST} meeting creates per host per day: " + "; ".join(parts)
             + f". Split the sheet across days, or {option_hint} to send anyway "
               "(the rows past the limit will end not_sent)")
@@ -121,9 +162,11 @@ def content_key(request: CreateRequest) -> str:
 # --- planning: what this run does with each row ----------------------------------------------------
 
 
-def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unknown: bool = False) -> Plan:
+def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unknown: bool = False,
+               zoom: bool = False) -> Plan:
     """Each row's action: rows are grouped by identity, duplicates settled, and every group
-    planned from what the journal and the sheet know of its meeting."""
+    planned from what the journal and the sheet know of its meeting. With `zoom` (its REST API
+    at hand) lost answers are looked up rather than left unknown."""
     steps: list[Step] = []
     groups: dict[str, list[Step]] = {}
     for index, check in enumerate(checks):
@@ -145,13 +188,13 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
                 Status.INVALID, None, "duplicate-row",
                 f"duplicate of row {original.row_number} (same meeting, same course); "
                 "it is not sent twice: delete this row, or give it a different row_id")
-    known = journal.meetings() if journal is not None else {}
-    # A row_id added to a sheet after a run still finds the meeting its content made.
-    by_content = {entry.content_key: entry for entry in known.values() if entry.content_key}
+    known = {key: entry for key, entry in journal.meetings().items()
+             if entry.state is not MeetingState.DELETED} if journal is not None else {}
+    memory = _Known(known, journal.deleted_meeting_ids() if journal is not None else frozenset())
     for key, members in groups.items():
-        entry = known.get(key) or by_content.get(members[0].content_key or "")
-        _plan_group(_Group(members, entry, journal, retry_unknown))
-    return Plan(steps)
+        entry = known.get(key) or memory.by_content.get(members[0].content_key or "")
+        _plan_group(_Group(members, entry, journal, retry_unknown, zoom, memory))
+    return Plan(steps, zoom)
 
 
 def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
@@ -164,6 +207,22 @@ def _same_course(one: Course, other: Course) -> bool:
 
 
 @dataclass
+class _Known:
+    """What the journal knows of meetings, beyond one identity's entry."""
+
+    entries: dict[str, MeetingEntry]  # by row_key; deleted meetings left out
+    deleted: frozenset[str]  # meeting ids `undo --delete` deleted: a sheet that still names one creates anew
+    by_content: dict[str, MeetingEntry] = field(init=False)
+    by_meeting: dict[str, MeetingEntry] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A row_id added to a sheet after a run still finds the meeting its content made.
+        self.by_content = {entry.content_key: entry for entry in self.entries.values() if entry.content_key}
+        # A fed-back sheet's meeting_id finds what made the meeting, whatever its row's key is now.
+        self.by_meeting = {entry.meeting_id: entry for entry in self.entries.values() if entry.meeting_id}
+
+
+@dataclass
 class _Group:
     """The rows of one meeting identity, and what the journal and the sheet know of it."""
 
@@ -171,17 +230,19 @@ class _Group:
     entry: MeetingEntry | None  # the journal's record of the identity
     journal: Journal | None
     retry_unknown: bool
-    leader: Step | None = None  # the row that creates the meeting, once planned
+    zoom: bool  # Zoom's REST API is at hand
+    known: _Known
+    leader: Step | None = None  # the row that creates (or looks up) the meeting, once planned
     meeting_id: str | None = field(init=False)  # the meeting the journal or the sheet knows
     made: Step | None = field(init=False)  # a row the sheet says is done
     lost: Step | None = field(init=False)  # a row the sheet says is unknown
 
     def __post_init__(self) -> None:
         self.meeting_id = self.entry.meeting_id if self.entry and self.entry.meeting_id else next(
-            (m.check.prior.meeting_id for m in self.members if m.check.prior.meeting_id), None)
+            (m.check.prior.meeting_id for m in self.members if _sheet_meeting(m, self.known)), None)
         # A fed-back sheet's statuses speak for the whole group, as the journal's entry does: a row
         # added beside a created or unknown one is the same meeting, and creating it could make a second.
-        self.made = next((m for m in self.members if _prior_done(m)), None)
+        self.made = next((m for m in self.members if _sheet_done(m, self.known)), None)
         self.lost = next((m for m in self.members if m.check.prior.status == Status.UNKNOWN), None)
 
     def journal_says(self, state: MeetingState) -> bool:
@@ -189,7 +250,20 @@ class _Group:
 
 
 def _prior_done(step: Step) -> bool:
-    return step.check.prior.status in (Status.CREATED, Status.ASSOCIATED)
+    return step.check.prior.status in DONE_STATUSES
+
+
+def _sheet_done(step: Step, known: _Known) -> bool:
+    """The sheet says the row is done, and `undo --delete` did not delete its meeting since."""
+    return _prior_done(step) and step.check.prior.meeting_id not in known.deleted
+
+
+def _sheet_meeting(step: Step, known: _Known) -> str | None:
+    """The meeting id the sheet gives the row, unless `undo --delete` deleted that meeting."""
+    prior = step.check.prior
+    if prior.meeting_id is None or prior.status == Status.DELETED or prior.meeting_id in known.deleted:
+        return None
+    return prior.meeting_id
 
 
 def _plan_group(group: _Group) -> None:
@@ -208,8 +282,9 @@ def _link_existing(step: Step, group: _Group) -> None:
     is trusted: nothing else on this machine can say otherwise.
     """
     prior = step.check.prior
-    meeting_id = prior.meeting_id or group.meeting_id
+    meeting_id = _sheet_meeting(step, group.known) or group.meeting_id
     assert meeting_id is not None
+    step.change = _change_of(step, meeting_id, group)
     course = step.request.course
     linked_by = group.journal.association(meeting_id, course.context_id, course.domain) if group.journal else None
     journal_knows = group.entry is not None and group.entry.meeting_id == meeting_id
@@ -252,6 +327,71 @@ def _still_lost(step: Step, group: _Group) -> None:
     _settle(step, Outcome(Status.UNKNOWN, None, code, message, UNKNOWN_STEP))
 
 
+def _was_lost(group: _Group) -> bool:
+    return group.journal_says(MeetingState.UNKNOWN) or group.lost is not None
+
+
+def _look_up(step: Step, group: _Group) -> None:
+    step.action = Action.RESOLVE
+    group.leader = step
+
+
+def _change_of(step: Step, meeting_id: str, group: _Group) -> Change | None:
+    """The row's change to its meeting, when the journal knows the fields that made it."""
+    entry = group.entry if group.entry is not None and group.entry.meeting_id == meeting_id else (
+        group.known.by_meeting.get(meeting_id))
+    if entry is None or not entry.sent_fields:
+        return None  # made on another machine, or by a version that kept no fields: nothing to compare
+    try:
+        sent = json.loads(entry.sent_fields)
+    except ValueError:
+        return None
+    return meeting_change(meeting_id, sent, step.request.meeting_info) if isinstance(sent, dict) else None
+
+
+#: Fields a PATCH can empty: the others keep Zoom's value when a sheet empties them.
+_EMPTIABLE = {"agenda": ""}
+
+
+def meeting_change(meeting_id: str, sent: dict[str, Any], now: dict[str, Any]) -> Change | None:
+    """How `now` (a row's meetingInfo) differs from `sent` (what made the meeting), or None."""
+    fields: list[str] = []
+    cleared: list[str] = []
+    patch: dict[str, Any] = {}
+    for name in sorted(set(sent) | set(now), key=lambda key: (key == "settings", key)):
+        old, new = sent.get(name), now.get(name)
+        if old == new:
+            continue
+        if name == "settings" and isinstance(new, dict):
+            before = old if isinstance(old, dict) else {}
+            changed = {key: value for key, value in new.items() if before.get(key) != value}
+            fields.extend(f"settings.{key}" for key in changed)
+            cleared.extend(f"settings.{key}" for key in before if key not in new)
+            if changed:
+                patch["settings"] = changed
+        elif name not in now:
+            if name in _EMPTIABLE:
+                fields.append(name)
+                patch[name] = _EMPTIABLE[name]
+            else:
+                cleared.append(name)
+        else:
+            fields.append(name)
+            patch[name] = new
+    if not patch:
+        return None
+    return Change(meeting_id, tuple(fields), patch, _fields_text(now), tuple(cleared))
+
+
+def fields_text(request: CreateRequest) -> str:
+    """What the journal keeps of the fields a create sends (compared with the row's on later runs)."""
+    return _fields_text(request.meeting_info)
+
+
+def _fields_text(meeting_info: dict[str, Any]) -> str:
+    return json.dumps(meeting_info, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _create(step: Step, group: _Group) -> None:
     step.action = Action.CREATE
     group.leader = step
@@ -274,14 +414,16 @@ _Rule = tuple[str, Callable[[Step, _Group], bool], Callable[[Step, _Group], None
 #: How each row of a group is planned: the first rule that applies decides.
 PLANNING: tuple[_Rule, ...] = (
     ("the journal or the sheet knows the meeting",
-     lambda step, group: (step.check.prior.meeting_id or group.meeting_id) is not None, _link_existing),
+     lambda step, group: (_sheet_meeting(step, group.known) or group.meeting_id) is not None, _link_existing),
     ("an earlier run created it and returned no id",
-     lambda step, group: group.journal_says(MeetingState.CREATED) or _prior_done(step), _created_without_id),
+     lambda step, group: group.journal_says(MeetingState.CREATED) or _sheet_done(step, group.known),
+     _created_without_id),
     ("a row of its meeting was created and returned no id",
      lambda step, group: group.made is not None, _same_as_made),
+    ("its answer was lost, and Zoom's REST API can say whether the meeting exists: look it up",
+     lambda step, group: group.zoom and group.leader is None and _was_lost(group), _look_up),
     ("its answer was lost, and lost rows are sent again only with --retry-unknown",
-     lambda step, group: not group.retry_unknown and (group.journal_says(MeetingState.UNKNOWN)
-                                                      or group.lost is not None), _still_lost),
+     lambda step, group: not group.zoom and not group.retry_unknown and _was_lost(group), _still_lost),
     ("nothing is known of the meeting: the group's first such row creates it",
      lambda step, group: group.leader is None, _create),
     ("the group's other rows are linked to the meeting the first one creates",
@@ -301,8 +443,10 @@ def plan_for_validation(plan: Plan) -> None:
 
 
 def plan_links_only(plan: Plan) -> None:
-    """`importer reassociate`: rows that would create keep what the sheet said of them."""
+    """`importer reassociate`: rows that would create keep what the sheet said of them, and a
+    changed row is left for `importer run` (reassociate only links)."""
     for step in plan.steps:
+        step.change = None
         if step.action not in (Action.CREATE, Action.FOLLOW):
             continue
         prior = step.check.prior
@@ -393,7 +537,8 @@ def settle_followers(plan: Plan) -> None:
     for step in plan.of(Action.FOLLOW):
         leader_step = plan.steps[step.leader or 0]
         leader, row = leader_step.outcome, leader_step.row_number
-        assert leader is not None
+        if leader is None:  # its leader was never looked up or sent (the run stopped): a straggler too
+            continue
         if leader.meeting_id is not None and leader.status in (Status.CREATED, Status.NOT_ASSOCIATED):
             step.action = Action.ASSOCIATE
             step.meeting_id = leader.meeting_id
@@ -452,15 +597,100 @@ def settle_stragglers(plan: Plan) -> None:
         elif step.action is Action.CREATE:
             step.outcome = Outcome(Status.UNKNOWN, None, "stopped",
                                    "the run stopped on an error while this row may have been sent", UNKNOWN_STEP)
+        elif step.action is Action.RESOLVE:
+            step.outcome = lost_outcome("stopped", "an earlier run lost this request's answer, and this run stopped "
+                                                   "before looking the meeting up in Zoom")
         else:
             step.outcome = not_sent_outcome("the run stopped before this row was sent")
 
 
 def final_outcome(step: Step) -> Outcome:
-    """The step's outcome, never without a meeting id the plan or the sheet knew of."""
+    """The step's outcome, never without a meeting id the plan or the sheet knew of; with what a
+    lookup in Zoom found, and whether the row's change was applied."""
     assert step.outcome is not None, f"row {step.row_number} has no outcome"
-    known = step.outcome.meeting_id or step.meeting_id or step.check.prior.meeting_id
-    return step.outcome if known == step.outcome.meeting_id else replace(step.outcome, meeting_id=known)
+    outcome = step.outcome
+    known = outcome.meeting_id or step.meeting_id or step.check.prior.meeting_id
+    if known != outcome.meeting_id:
+        outcome = replace(outcome, meeting_id=known)
+    if step.found:
+        outcome = replace(outcome, message=_joined(step.found, outcome.message))
+    return _with_change(step, outcome) if step.change is not None else outcome
+
+
+def _joined(first: str, then: str | None) -> str:
+    return f"{first}; {then}" if then and then != DONE_BEFORE else first
+
+
+def _with_change(step: Step, outcome: Outcome) -> Outcome:
+    """A changed row: `updated` once its PATCH is done, else its status with the code that says why not."""
+    change = step.change
+    assert change is not None
+    applied = step.changed is not None and step.changed.status is Status.UPDATED
+    if applied:
+        text = f"changed in Zoom: {change.describe()}"
+        if outcome.status in DONE_STATUSES:
+            return Outcome(Status.UPDATED, outcome.meeting_id, None, _joined(text, outcome.message))
+        return replace(outcome, message=_joined(text, outcome.message))
+    if step.changed is None:
+        code = "change-not-applied"
+        text = (f"the row differs from what made its meeting ({change.describe()}), but LTI Pro cannot change a "
+                "meeting: nothing was changed in Zoom")
+    else:
+        code = step.changed.error_code or "update-failed"
+        text = f"the change ({change.describe()}) was not applied: {step.changed.message}"
+    if outcome.error_code is not None:  # the row's own problem (a link not made) keeps its code
+        return replace(outcome, message=_joined(text, outcome.message))
+    return replace(outcome, error_code=code, message=_joined(text, outcome.message),
+                   next_step=code_step(code) or code_step("update-failed"))
+
+
+def settle_changes(plan: Plan, applied: dict[str, Outcome]) -> None:
+    """Each changed row's PATCH result (by meeting id): every row of that meeting shares it."""
+    for step in plan.steps:
+        if step.change is not None and step.change.meeting_id in applied:
+            step.changed = applied[step.change.meeting_id]
+
+
+# --- lookups in Zoom: what a lost answer turned out to be ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What Zoom's list of the host's meetings says of a row whose answer was lost."""
+
+    meeting_id: str | None = None  # exactly one meeting matches: it is the row's
+    absent: bool = False  # the host's whole list was read and none matches: no meeting was made
+    outcome: Outcome | None = None  # neither: the row stays unknown, and this says why
+    detail: str = ""  # how it was decided, for the row's message and the journal
+
+
+def lookup_steps(plan: Plan, unknown_now: bool = False) -> list[Step]:
+    """The rows to look up in Zoom: those planned RESOLVE (lost by earlier runs), or with
+    `unknown_now` this run's creates whose answer was lost (not those abandoned by Ctrl-C)."""
+    if not unknown_now:
+        return plan.of(Action.RESOLVE)
+    return [step for step in plan.of(Action.CREATE) if step.outcome is not None
+            and step.outcome.status is Status.UNKNOWN and step.outcome.error_code not in ("abandoned", "journal")]
+
+
+def settle_lookup(plan: Plan, step: Step, lookup: Lookup) -> None:
+    """A row looked up in Zoom: found, it is linked (not created); absent, it is created; else unknown.
+    Rows of the same meeting planned to follow it go with it."""
+    followers = [other for other in plan.of(Action.FOLLOW) if other.leader == step.index]
+    if lookup.meeting_id is not None:
+        step.action, step.meeting_id, step.outcome = Action.ASSOCIATE, lookup.meeting_id, None
+        step.found = lookup.detail
+        for other in followers:
+            other.action, other.meeting_id, other.found = Action.ASSOCIATE, lookup.meeting_id, lookup.detail
+    elif lookup.absent:
+        step.action, step.outcome, step.found = Action.CREATE, None, lookup.detail
+    else:
+        assert lookup.outcome is not None
+        step.action, step.outcome = Action.SETTLED, lookup.outcome
+        for other in followers:
+            other.action = Action.SETTLED
+            other.outcome = lost_outcome(None, f"the same meeting as row {step.row_number}, whose answer was lost "
+                                               "and which Zoom could not settle")
 
 
 def plan_problems(plan: Plan) -> list[Problem]:

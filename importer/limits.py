@@ -19,6 +19,11 @@ MAX_OCCURRENCES = 50
 REPEAT_MAX = {1: 90, 2: 12, 3: 3}
 #: Meeting creates (and updates) per host user per UTC day.
 DAILY_CREATES_PER_HOST = 100
+#: Zoom REST calls per second per account, by Zoom's rate-limit category, at the Pro plan's
+#: level (Business and up allow more; 429s with Retry-After handle the rest). Listing a host's
+#: meetings is Medium; getting, updating and deleting one are Light.
+ZOOM_LIGHT_PER_S = 30.0
+ZOOM_MEDIUM_PER_S = 20.0
 #: Meetings in one bulkImport (or bulkDisassociate) call.
 BULK_MAX = 400
 #: Rows in one Excel worksheet, the header row included.

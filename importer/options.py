@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cells import DateOrder
-from .limits import BULK_MAX
+from .limits import BULK_MAX, ZOOM_LIGHT_PER_S, ZOOM_MEDIUM_PER_S
 from .statuses import Status
+
+ZOOM_API_URL = "https://api.zoom.us/v2"
+ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,23 @@ class Canvas:
     #: Check a typed contextId against its row's course. --simulate does not: its Canvas fake
     #: knows only the demo's courses, and a coordinator's own sheet must run against it as it is.
     check_typed: bool = True
+
+
+@dataclass(frozen=True)
+class Zoom:
+    """A Zoom Server-to-Server OAuth app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET): the
+    REST API that resolves lost answers, applies changed rows and deletes meetings (zoom.py)."""
+
+    account_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    api_url: str = ZOOM_API_URL
+    oauth_url: str = ZOOM_OAUTH_URL
+    timeout: float = 30.0  # seconds to wait for one answer
+    max_attempts: int = 5  # tries per call, for answers that are safe to retry
+    #: Calls per second this importer allows itself, per Zoom rate-limit category (API.md).
+    light_rate: float = ZOOM_LIGHT_PER_S
+    medium_rate: float = ZOOM_MEDIUM_PER_S
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .lifecycle import (
     created_outcome,
     daily_limit_outcome,
     daily_limit_until,
+    fields_text,
     journal_state,
     lost_outcome,
     not_sent_outcome,
@@ -282,7 +283,8 @@ class CreatePool:
         try:
             if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
                 return None
-            if not self.journal.mark_sending(job.row_key, job.content_key, job.request.row_number):
+            if not self.journal.mark_sending(job.row_key, job.content_key, job.request.row_number,
+                                             fields_text(job.request)):
                 raise _AlreadySent
             try:
                 answer = await self.client.create_and_associate(job.request.body())

@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from .models import Cell, Problem, RowResult
-from .statuses import DONE_STATUSES, NEEDS_ACTION, Status
+from .statuses import ACTION_CODES, DONE_STATUSES, NEEDS_ACTION, Status
 
 #: The exit code after Ctrl-C (128 + SIGINT), with the result sheet written.
 INTERRUPTED_EXIT = 130
+
+
+def needs_action(result: RowResult) -> bool:
+    """The row asks the coordinator to do something: its status says so, or its code does (a change
+    the sheet asks for that was not made)."""
+    return result.outcome.status in NEEDS_ACTION or result.outcome.error_code in ACTION_CODES
 
 
 @dataclass
@@ -35,6 +41,9 @@ class Report:
     mapped: dict[str, str] = field(default_factory=dict)  # headers read through a --map: header -> column
     #: The creates the plan gave each host (its userId in lower case): Zoom allows 100 a day.
     creates_per_host: dict[str, int] = field(default_factory=dict)
+    #: The rows whose status decides the exit code (row numbers), when not all do: `undo` leaves rows
+    #: without a meeting as they were, and judges only the others.
+    judged: frozenset[int] | None = None
 
     @cached_property
     def counts(self) -> Counter[Status]:
@@ -47,7 +56,8 @@ class Report:
     @property
     def needs_action(self) -> list[RowResult]:
         """The rows whose status asks the coordinator to do something, in row order."""
-        return [result for result in self.results if result.outcome.status in NEEDS_ACTION]
+        return [result for result in self.results if needs_action(result)
+                and (self.judged is None or result.row_number in self.judged)]
 
     @property
     def done_rows(self) -> int:
@@ -63,7 +73,10 @@ class Report:
         """0 when every row ended done, 1 when any did not, 130 after Ctrl-C."""
         if self.interrupted:
             return INTERRUPTED_EXIT
-        return 0 if set(self.counts) <= self.done else 1
+        judged = [result for result in self.results if self.judged is None or result.row_number in self.judged]
+        ok = all(result.outcome.status in self.done and result.outcome.error_code not in ACTION_CODES
+                 for result in judged)
+        return 0 if ok else 1
 
     def topic(self, result: RowResult) -> Cell:
         return result.cells[self.topic_column] if self.topic_column is not None else ""

@@ -29,7 +29,7 @@ from .lifecycle import (
     settle_stragglers,
 )
 from .models import Problem, RowResult, Sheet
-from .options import Canvas, Connection, ImportOptions, Progress, ReadOptions, StopRequest
+from .options import Canvas, Connection, ImportOptions, Progress, ReadOptions, StopRequest, Zoom
 from .reader import read_sheet
 from .report import Report
 from .resultsheet import write_result_sheet
@@ -93,11 +93,11 @@ def check_sheet(path: Path, read: ReadOptions | None = None, now: datetime | Non
                 memory: Memory | None = None) -> tuple[ColumnMap, list[RowCheck]]:
     """Read a sheet and check every row (see `map_columns` for `read.columns` and `memory`)."""
     read = read or ReadOptions()
-    return _check(read_sheet(path, read.sheet), read, now, memory or Memory())
+    return check_sheet_rows(read_sheet(path, read.sheet), read, now, memory or Memory())
 
 
-def _check(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory, canvas: Canvas | None = None,
-           courses: Journal | None = None) -> tuple[ColumnMap, list[RowCheck]]:
+def check_sheet_rows(sheet: Sheet, read: ReadOptions, now: datetime | None, memory: Memory,
+                     canvas: Canvas | None = None, courses: Journal | None = None) -> tuple[ColumnMap, list[RowCheck]]:
     """Map the columns, look the courses up (with Canvas; what is known of them is kept in the
     journal `courses`, else in `memory`'s), check every row."""
     columns = map_columns(sheet.headers, sheet.path, read.columns, memory, lookup=canvas is not None)
@@ -143,48 +143,49 @@ def validate_file(path: Path, output: Path | None = None, read: ReadOptions | No
     read = read or ReadOptions()
     memory = Memory(journal)
     try:
-        columns, checks = _check(read_sheet(path, read.sheet), read, now, memory, canvas)
+        columns, checks = check_sheet_rows(read_sheet(path, read.sheet), read, now, memory, canvas)
     finally:
         memory.close()
     if output is None:
         output = default_output(path)
         _refuse_to_overwrite_results(output, path)
-    _check_output(output)
+    check_output(output)
     plan = build_plan(checks, None)
     plan_for_validation(plan)
     notices = []
     over = plan.over_quota()
     if over:
         notices.append(quota_message(over, "run with --allow-over-quota"))
-    return _write(columns, plan, output, done=frozenset({Status.VALID}), problems=plan_problems(plan),
+    return write_report(columns, plan, output, done=frozenset({Status.VALID}), problems=plan_problems(plan),
                   notices=notices)
 
 
 def import_file(path: Path, output: Path | None, connection: Connection, options: ImportOptions,
                 read: ReadOptions | None = None, progress: Progress | None = None,
                 announce: Callable[[str], None] = lambda text: None, stop: StopRequest | None = None,
-                now: datetime | None = None, canvas: Canvas | None = None) -> Report:
+                now: datetime | None = None, canvas: Canvas | None = None, zoom: Zoom | None = None) -> Report:
     """Check (looking courses up in `canvas`), plan, send the creates, link the meetings, write the
-    result sheet."""
+    result sheet. With `zoom` (its REST API), lost answers are looked up and changed rows applied."""
     from .sending import send_plan  # here: validate loads no HTTP client, asyncio or retry library
 
     read = read or ReadOptions()
     sheet = read_sheet(path, read.sheet)  # an unreadable file stops here, before the journal is opened
     output = output or default_output(path)
-    _check_output(output)
+    check_output(output)
     stop = stop or StopRequest()
     with Journal(options.journal_path, scope_of(connection.base_url, connection.key)) as journal:
         journal.lock()
         memory = Memory(options.remember_in) if options.remember_in else Memory(journal=journal)
         try:
-            columns, checks = _check(sheet, read, now, memory, canvas, courses=journal)
+            columns, checks = check_sheet_rows(sheet, read, now, memory, canvas, courses=journal)
         finally:
             memory.close()
         recovered = journal.recover()
         if recovered:
             announce(f"{recovered} request(s) were in flight when a previous run stopped: "
                      "they are reported 'unknown', not sent again")
-        plan = build_plan(checks, journal, retry_unknown=options.retry_unknown)
+        plan = build_plan(checks, journal, retry_unknown=options.retry_unknown,
+                          zoom=zoom is not None and not options.associate_only)
         if options.associate_only:
             plan_links_only(plan)
         over = plan.over_quota()
@@ -193,20 +194,22 @@ def import_file(path: Path, output: Path | None, connection: Connection, options
         failure: BaseException | None = None
         stop.sending = True
         try:
-            send_plan(plan, journal, connection, options, progress or Progress(), stop)
+            send_plan(plan, journal, connection, options, progress or Progress(), stop,
+                      zoom if not options.associate_only else None)
         except BaseException as exc:  # whatever stops the run, the rows already sent reach the sheet
             failure = exc
         interrupted = stop.count > 0  # asked to stop before sending ended (not while the sheet is written)
         settle_stragglers(plan)
-    report = _write(columns, plan, output, interrupted=interrupted and failure is None)
+    report = write_report(columns, plan, output, interrupted=interrupted and failure is None)
     if failure is not None:
         raise failure
     return report
 
 
-def _write(columns: ColumnMap, plan: Plan, output: Path, *, done: frozenset[Status] = DONE_STATUSES,
-           problems: Sequence[Problem] = (), notices: Sequence[str] = (), interrupted: bool = False) -> Report:
-    """The report of every row, written as the result sheet."""
+def write_report(columns: ColumnMap, plan: Plan, output: Path, *, done: frozenset[Status] = DONE_STATUSES,
+                 problems: Sequence[Problem] = (), notices: Sequence[str] = (), interrupted: bool = False,
+                 judged: frozenset[int] | None = None) -> Report:
+    """The report of every row, written as the result sheet (`judged`: see Report)."""
     keep = columns.output_positions
     results = [RowResult(step.row_number, tuple(step.check.row.cells[i] for i in keep), final_outcome(step),
                          step.notes) for step in plan.steps]
@@ -216,12 +219,13 @@ def _write(columns: ColumnMap, plan: Plan, output: Path, *, done: frozenset[Stat
                     topic_column=keep.index(topic) if topic is not None else None,
                     row_id_column=keep.index(row_id) if row_id is not None else None,
                     problems=list(problems), notices=list(notices), interrupted=interrupted,
-                    creates_per_host={host: len(rows) for host, rows in plan.creates_per_host().items()})
+                    creates_per_host={host: len(rows) for host, rows in plan.creates_per_host().items()},
+                    judged=judged)
     write_result_sheet(output, report, [n for n, i in enumerate(keep) if i in columns.text_positions])
     return report
 
 
-def _check_output(output: Path) -> None:
+def check_output(output: Path) -> None:
     """Before anything is sent: the result sheet must be writable, or ids could only live in the journal."""
     if output.suffix.lower() not in (".xlsx", ".csv"):
         raise InputError(f"{output}: the result sheet must be .xlsx or .csv")
@@ -258,9 +262,12 @@ __all__ = [
     "Progress",
     "ReadOptions",
     "StopRequest",
+    "check_output",
     "check_sheet",
+    "check_sheet_rows",
     "default_output",
     "import_file",
     "map_columns",
     "validate_file",
+    "write_report",
 ]

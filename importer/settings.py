@@ -12,13 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .client import url_problem
 from .errors import ConfigError
 from .journal import named_journal, user_journal
-from .options import Canvas
+from .options import ZOOM_API_URL, ZOOM_OAUTH_URL, Canvas, Zoom
 
 PRODUCTION_BASE_URL = "https://applications.zoom.us/api/v1/lti/rich"
 
 
 class Settings(BaseSettings):
-    """LTI_KEY, LTI_SECRET, LTI_BASE_URL, IMPORTER_JOURNAL, CANVAS_URL, CANVAS_TOKEN."""
+    """LTI_KEY, LTI_SECRET, LTI_BASE_URL, IMPORTER_JOURNAL, CANVAS_URL, CANVAS_TOKEN, and the Zoom
+    Server-to-Server OAuth app: ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, ZOOM_API_URL,
+    ZOOM_OAUTH_URL."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -28,6 +30,11 @@ class Settings(BaseSettings):
     importer_journal: Path | None = None
     canvas_url: str | None = None
     canvas_token: SecretStr | None = None
+    zoom_account_id: str | None = None
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
+    zoom_api_url: str = ZOOM_API_URL
+    zoom_oauth_url: str = ZOOM_OAUTH_URL
 
 
 def load_settings() -> Settings:
@@ -64,6 +71,24 @@ def canvas_of(settings: Settings) -> Canvas | None:
         raise ConfigError(f"{missing} is not set: Canvas lookups need CANVAS_URL and CANVAS_TOKEN both "
                           "(or neither, to fill in contextId yourself)")
     return Canvas(check_base_url(url, "CANVAS_URL"), token)
+
+
+ZOOM_NAMES = ("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET")
+
+
+def zoom_of(settings: Settings) -> Zoom | None:
+    """The Zoom REST app: ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET all, or none."""
+    secret = settings.zoom_client_secret.get_secret_value().strip() if settings.zoom_client_secret else ""
+    values = ((settings.zoom_account_id or "").strip(), (settings.zoom_client_id or "").strip(), secret)
+    if not any(values):
+        return None
+    missing = [name for name, value in zip(ZOOM_NAMES, values, strict=True) if not value]
+    if missing:
+        raise ConfigError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: Zoom's REST API "
+                          "needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET all (a Server-to-Server OAuth "
+                          "app's), or none of them")
+    return Zoom(values[0], values[1], values[2], api_url=check_base_url(settings.zoom_api_url, "ZOOM_API_URL"),
+                oauth_url=check_base_url(settings.zoom_oauth_url, "ZOOM_OAUTH_URL"))
 
 
 def check_base_url(url: str, name: str = "base URL") -> str:

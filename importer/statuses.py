@@ -24,6 +24,9 @@ class Status(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     NOT_SENT = "not_sent"
+    UPDATED = "updated"
+    REMOVED = "removed"
+    DELETED = "deleted"
 
 
 Colour = Literal["green", "amber", "red"]
@@ -53,16 +56,28 @@ STATUSES: dict[Status, StatusInfo] = {
         done=False, needs_action=True, colour="amber"),
     Status.FAILED: StatusInfo("fix the problem in error_message, run again (no meeting exists)",
                               done=False, needs_action=True, colour="red"),
-    Status.UNKNOWN: StatusInfo("check in Zoom whether the meeting exists; --retry-unknown sends it again",
+    Status.UNKNOWN: StatusInfo("check in Zoom whether the meeting exists (with ZOOM_* set, a run looks it up "
+                               "itself); --retry-unknown sends it again",
                                done=False, needs_action=True, colour="amber"),
     Status.NOT_SENT: StatusInfo("run the same sheet again (after 00:00 UTC for a daily limit)",
                                 done=False, needs_action=True, colour="amber"),
+    Status.UPDATED: StatusInfo("nothing: the meeting was changed in Zoom to match the row",
+                               done=True, needs_action=False, colour="green"),
+    # `importer undo`'s statuses: what it set out to do, done (its own exit code judges them).
+    Status.REMOVED: StatusInfo("nothing: the meeting is no longer in the course; running the sheet again links it",
+                               done=False, needs_action=False, colour="green"),
+    Status.DELETED: StatusInfo("nothing: the meeting was deleted; running the sheet again creates it anew",
+                               done=False, needs_action=False, colour="green"),
 }
 
 #: Statuses that count as success for `run`'s exit code.
 DONE_STATUSES = frozenset(status for status, info in STATUSES.items() if info.done)
 #: Statuses that ask the coordinator to do something.
 NEEDS_ACTION = frozenset(status for status, info in STATUSES.items() if info.needs_action)
+
+#: Error codes that say the sheet asked for something that was not done, whatever the row's status:
+#: the row needs the coordinator, and the command exits 1.
+ACTION_CODES = frozenset({"change-not-applied", "update-failed", "undo-failed"})
 
 #: The next step for an error code a coordinator can meet, said after the server's message.
 CODE_STEPS: dict[str, str] = {
@@ -74,11 +89,17 @@ CODE_STEPS: dict[str, str] = {
     "300": "Zoom rejected a meeting field: fix the cell it names, then run again",
     "429": "Zoom's rate limit: run the sheet again later (after 00:00 UTC for a host's daily limit)",
     "503": "Zoom was unavailable: nothing was created; run the sheet again",
+    "change-not-applied": "LTI Pro cannot change a meeting: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and "
+                          "ZOOM_CLIENT_SECRET (a Server-to-Server OAuth app) and run again to apply it, or change "
+                          "the meeting in Zoom",
+    "update-failed": "the meeting was not changed: fix what error_message says, then run the sheet again",
+    "undo-failed": "run `importer undo` on this sheet again; rows already taken back are skipped",
     "connect": "the LTI Pro server could not be reached: nothing was created; check the network "
                "and LTI_BASE_URL, then run again",
 }
 #: The next step of a row whose meeting may or may not exist (its answer was lost).
-UNKNOWN_STEP = ("the meeting may or may not exist: check the host's meetings in Zoom; "
+UNKNOWN_STEP = ("the meeting may or may not exist: check the host's meetings in Zoom, or set ZOOM_ACCOUNT_ID, "
+                "ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET and run again to have it looked up; "
                 "run again with --retry-unknown only if it does not exist")
 #: The next step of a row whose meeting exists but is not linked to its course.
 NOT_ASSOCIATED_STEP = ("the meeting exists (meeting_id) but is not in the course: check contextId/domain, "

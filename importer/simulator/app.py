@@ -30,6 +30,7 @@ from .canvas import canvas_routes
 from .config import FUTURE_SKEW_S, SimConfig
 from .state import SimState
 from .validation import bulk_items, normalize_item, validate_create_body
+from .zoom import zoom_routes
 
 PREFIX = "/api/v1/lti/rich"
 MAX_BULK_ITEMS = 400
@@ -166,7 +167,7 @@ class Simulator:
         if cap <= 0:
             return None
         start, end = faults.utc_day_bounds(now)
-        if self.state.creates_between(user_id, start, end) < cap:
+        if self.state.daily_changes(user_id, start, end) < cap:
             return None
         headers = {"Retry-After": faults.next_utc_midnight_iso(now)}
         return Reply(429, faults.daily_cap_body(cap), "429-daily", headers)
@@ -338,6 +339,7 @@ def create_app(config: SimConfig, state: SimState) -> Starlette:
         _lti_route(sim, "/meeting/bulkDisassociate", "PUT", "bulkDisassociate",
                    Simulator.bulk_disassociate),
         *canvas_routes(sim),
+        *zoom_routes(sim),
         *_sim_routes(sim),
     ]
     app = Starlette(routes=routes)

@@ -15,6 +15,10 @@ from .canvas import DEMO_CANVAS_COURSES, DEMO_CANVAS_TERMS, DEMO_CANVAS_TOKEN, C
 
 DEMO_KEY = "demo-lti-key-0001"
 DEMO_SECRET = "demo-lti-secret-not-for-production"
+#: The fake Zoom REST API's Server-to-Server OAuth app (zoom.py): published demo values.
+DEMO_ZOOM_ACCOUNT_ID = "demo-zoom-account"
+DEMO_ZOOM_CLIENT_ID = "demo-zoom-client"
+DEMO_ZOOM_CLIENT_SECRET = "demo-zoom-secret-not-for-production"
 
 #: How far in the future a timestamp may be: client clocks drift a little ahead.
 FUTURE_SKEW_S = 300.0
@@ -59,7 +63,8 @@ class SimConfig:
 
     #: Requests per 1-second window before HTTP 429 (0 = unlimited).
     rate_limit_per_s: float = 0
-    #: Meetings one host may create per UTC day before HTTP 429 (0 = unlimited).
+    #: Meetings one host may create per UTC day before HTTP 429 (0 = unlimited). Zoom REST
+    #: updates (PATCH) count too, and are refused over it.
     daily_cap_per_host: int = 0
 
     # -- the fake Canvas (canvas.py), same app and port, under /api/v1 ----------------------
@@ -78,6 +83,26 @@ class SimConfig:
     canvas_throttle_status: int = 403
     #: False: no Zoom tool is installed anywhere, so no lti_context_id can be made.
     canvas_zoom_tool: bool = True
+
+    # -- the fake Zoom REST API (zoom.py), same app and port, under /v2 and /oauth/token ------
+    #: The Server-to-Server OAuth app: account_id in the query, client id and secret as HTTP Basic.
+    zoom_account_id: str = DEMO_ZOOM_ACCOUNT_ID
+    zoom_client_id: str = DEMO_ZOOM_CLIENT_ID
+    zoom_client_secret: str = DEMO_ZOOM_CLIENT_SECRET
+    #: A token's expires_in; its expiry is judged by ``clock``, so a fake clock can expire it.
+    zoom_token_ttl_s: float = 3600.0
+    #: REST calls one token may make before it is refused with 401 (0 = unlimited): a token
+    #: that expires in the middle of a run, deterministically.
+    zoom_token_max_uses: int = 0
+    zoom_scope: str = "meeting:read:admin meeting:write:admin"
+    #: REST calls (not token calls) per 1-second window before HTTP 429 (0 = unlimited).
+    zoom_rate_limit_per_s: float = 0
+    #: Probabilities per REST call of a 429 (Retry-After: 1) or a 500, before any effect
+    #: (the seeded dice above).
+    zoom_p_429: float = 0.0
+    zoom_p_500: float = 0.0
+    #: The 1-based numbers of the REST calls answered 429 (counted since reset()).
+    zoom_throttle_calls: frozenset[int] = frozenset()
 
 
 def demo_config() -> SimConfig:

@@ -20,9 +20,11 @@ import uvicorn
 
 from .app import PREFIX, Simulator, create_app
 from .canvas import DEMO_CANVAS_TOKEN
-from .config import SimConfig
+from .config import DEMO_ZOOM_CLIENT_SECRET, SimConfig
 from .faults import SimulatedDrop
 from .state import SimState
+from .zoom import API as ZOOM_API
+from .zoom import OAUTH_PATH as ZOOM_OAUTH_PATH
 
 DEFAULT_PORT = 8765
 START_TIMEOUT_S = 10.0
@@ -149,6 +151,16 @@ class SimulatorServer:
         """The fake Canvas site (CANVAS_URL): the same server, its API under /api/v1."""
         return self.root_url
 
+    @property
+    def zoom_api_url(self) -> str:
+        """The fake Zoom REST API's base (ZOOM_API_URL): the same server, under /v2."""
+        return self.root_url + ZOOM_API
+
+    @property
+    def zoom_oauth_url(self) -> str:
+        """The fake Zoom's Server-to-Server OAuth token endpoint (ZOOM_OAUTH_URL)."""
+        return self.root_url + ZOOM_OAUTH_PATH
+
     def start(self) -> SimulatorServer:
         if self._server is not None:
             raise RuntimeError("simulator already started")
@@ -203,7 +215,7 @@ def serve_forever(
     log_level: str = "warning",
 ) -> None:
     """Serve in the foreground until Ctrl-C (``importer simulate``). Never prints the secret,
-    nor a Canvas token other than the public demo one.
+    nor a Canvas token or a Zoom client secret other than the public demo one.
 
     Returns normally on Ctrl-C: uvicorn re-raises the captured SIGINT after its graceful
     shutdown, and a traceback there would look like a crash.
@@ -217,5 +229,9 @@ def serve_forever(
     print(f"LTI Pro simulator on {root}{PREFIX} (key {config.key}, Ctrl-C to stop)", flush=True)
     token = config.canvas_token if config.canvas_token == DEMO_CANVAS_TOKEN else "as configured"
     print(f"Canvas simulator on {root}/api/v1 (CANVAS_URL={root}, CANVAS_TOKEN={token})", flush=True)
+    secret = config.zoom_client_secret if config.zoom_client_secret == DEMO_ZOOM_CLIENT_SECRET else "as configured"
+    print(f"Zoom simulator on {root}{ZOOM_API} (ZOOM_API_URL={root}{ZOOM_API}, ZOOM_OAUTH_URL={root}{ZOOM_OAUTH_PATH}, "
+          f"ZOOM_ACCOUNT_ID={config.zoom_account_id}, ZOOM_CLIENT_ID={config.zoom_client_id}, "
+          f"ZOOM_CLIENT_SECRET={secret})", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])

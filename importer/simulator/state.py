@@ -1,4 +1,5 @@
-"""The simulator's ledger: what the fake LTI Pro side believes exists (and the fake Canvas's calls).
+"""The simulator's ledger: what the fake LTI Pro side believes exists (and the fake Canvas's and
+the fake Zoom REST API's calls, and what Zoom REST changed: updates, deletions).
 
 Tests judge the importer by this ledger (how many meetings were really created, which
 courses they ended up in, which requests were sent), not by what the importer reports.
@@ -11,15 +12,46 @@ import copy
 import itertools
 import json
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 #: First meeting id handed out: 11 digits like real Zoom ids ("91970000001").
 FIRST_MEETING_ID = 91970000000
+#: Zoom's "recurring, fixed time" meeting type: the only one with a recurrence.
+RECURRING_TYPE = 8
 
 
 def _course_key(item: dict[str, Any]) -> tuple[str, str, str]:
     """A meeting belongs to a course once: courseId is an attribute, not identity."""
     return (str(item["meetingId"]), str(item["contextId"]), str(item["domain"]))
+
+
+def _host_key(user_id: str) -> str:
+    """Zoom matches a host's e-mail case-insensitively."""
+    return user_id.casefold()
+
+
+def merged_meeting_info(info: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """meetingInfo after a Zoom PATCH of ``fields``: top-level keys are replaced, except
+    "settings", merged key by key; a meeting no longer of type 8 drops its recurrence unless
+    the PATCH sends one (and validation then refuses it)."""
+    merged = copy.deepcopy(info)
+    for name, value in fields.items():
+        if name == "settings" and isinstance(value, dict) and isinstance(merged.get("settings"), dict):
+            merged["settings"].update(copy.deepcopy(value))
+        else:
+            merged[name] = copy.deepcopy(value)
+    if merged.get("type") != RECURRING_TYPE and "recurrence" not in fields:
+        merged.pop("recurrence", None)
+    return merged
+
+
+@dataclass
+class _ZoomToken:
+    """An issued Zoom token, known by its hash alone."""
+
+    expires_at: float
+    uses: int = 0
 
 
 class SimState:
@@ -36,6 +68,7 @@ class SimState:
         self.bulk_calls: list[int] = []
         self.flaky_attempts: dict[str, int] = {}
         self._clear_canvas()
+        self._clear_zoom()
         self._clear_indexes()
 
     def _clear_canvas(self) -> None:
@@ -47,6 +80,23 @@ class SimState:
         self._canvas_made: dict[int, str] = {}
         self._canvas_made_for: dict[str, int] = {}
 
+    def _clear_zoom(self) -> None:
+        """The fake Zoom REST API's side: its calls, the updates and deletions they made, and
+        the tokens it issued, kept as SHA-256 hashes only (never a token, a client secret or
+        an Authorization header)."""
+        self.zoom_requests: list[dict[str, Any]] = []
+        #: Each successful PATCH: {"id", "fields" (the body), "at" (clock)}.
+        self.zoom_updates: list[dict[str, Any]] = []
+        #: Meetings DELETEd through Zoom REST, as they were, plus "deleted_at".
+        self.deleted_meetings: list[dict[str, Any]] = []
+        self.zoom_tokens_issued = 0
+        self._zoom_calls = 0
+        #: sha256 hex of a token -> its expiry (clock seconds) and the REST calls it made.
+        self._zoom_tokens: dict[str, _ZoomToken] = {}
+        self._update_counts: dict[str, int] = {}
+        #: userId -> the clock of each successful update of that host's meetings (daily cap).
+        self._updated_at: dict[str, list[float]] = {}
+
     def _clear_indexes(self) -> None:
         """Indexes over the lists above, so each request costs O(1), not O(ledger).
 
@@ -57,8 +107,11 @@ class SimState:
         #: Ids of every meeting, and a frozen copy handed out until the next create.
         self._meeting_ids: set[str] = set()
         self._meeting_ids_view: frozenset[str] | None = frozenset()
-        #: userId -> created_at of each of that host's meetings.
+        #: userId -> created_at of each of that host's meetings (deleted ones too: they were made).
         self._created_at: dict[str, list[float]] = {}
+        #: id -> the meeting in self.meetings, and casefolded userId -> {id: meeting}.
+        self._meetings_by_id: dict[str, dict[str, Any]] = {}
+        self._host_meetings: dict[str, dict[str, dict[str, Any]]] = {}
 
     # -- writes (called from the server thread) ---------------------------------
 
@@ -74,17 +127,18 @@ class SimState:
         """Record a new meeting and return its id (a string, as in the JSON answers)."""
         with self._lock:
             meeting_id = str(next(self._ids))
-            self.meetings.append(
-                {
-                    "id": meeting_id,
-                    "userId": user_id,
-                    "meetingInfo": copy.deepcopy(meeting_info),
-                    "contextId": context_id,
-                    "domain": domain,
-                    "courseId": course_id,
-                    "created_at": created_at,
-                }
-            )
+            meeting = {
+                "id": meeting_id,
+                "userId": user_id,
+                "meetingInfo": copy.deepcopy(meeting_info),
+                "contextId": context_id,
+                "domain": domain,
+                "courseId": course_id,
+                "created_at": created_at,
+            }
+            self.meetings.append(meeting)
+            self._meetings_by_id[meeting_id] = meeting
+            self._host_meetings.setdefault(_host_key(user_id), {})[meeting_id] = meeting
             self._meeting_ids.add(meeting_id)
             self._meeting_ids_view = None
             self._created_at.setdefault(user_id, []).append(created_at)
@@ -124,6 +178,34 @@ class SimState:
             self._present -= doomed
             return removed
 
+    def update_meeting(self, meeting_id: str, fields: dict[str, Any], at: float) -> bool:
+        """A Zoom PATCH: merge ``fields`` into the meeting's meetingInfo (merged_meeting_info),
+        record it and count it toward the host's daily cap. False for no such meeting."""
+        with self._lock:
+            meeting = self._meetings_by_id.get(meeting_id)
+            if meeting is None:
+                return False
+            meeting["meetingInfo"] = merged_meeting_info(meeting["meetingInfo"], fields)
+            self.zoom_updates.append({"id": meeting_id, "fields": copy.deepcopy(fields), "at": at})
+            self._update_counts[meeting_id] = self._update_counts.get(meeting_id, 0) + 1
+            self._updated_at.setdefault(meeting["userId"], []).append(at)
+            return True
+
+    def delete_meeting(self, meeting_id: str, at: float | None = None) -> bool:
+        """A Zoom DELETE: the meeting leaves ``meetings`` for ``deleted_meetings``. Its
+        associations stay as they are (LTI Pro's business). False for no such meeting."""
+        with self._lock:
+            meeting = self._meetings_by_id.pop(meeting_id, None)
+            if meeting is None:
+                return False
+            self.meetings = [m for m in self.meetings if m is not meeting]
+            host = self._host_meetings.get(_host_key(meeting["userId"]), {})
+            host.pop(meeting_id, None)
+            self._meeting_ids.discard(meeting_id)
+            self._meeting_ids_view = None
+            self.deleted_meetings.append({**meeting, "deleted_at": at})
+            return True
+
     def flaky_attempt(self, context_id: str) -> int:
         """Count one association attempt to a flaky course; returns its 1-based number."""
         with self._lock:
@@ -149,6 +231,43 @@ class SimState:
         with self._lock:
             self.canvas_requests.append(copy.deepcopy(record))
 
+    def next_zoom_call(self) -> int:
+        """The 1-based number of this Zoom REST call (not token call) since the last reset()."""
+        with self._lock:
+            self._zoom_calls += 1
+            return self._zoom_calls
+
+    def record_zoom_request(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.zoom_requests.append(copy.deepcopy(record))
+
+    def issue_zoom_token(self, token_hash: str, expires_at: float) -> None:
+        """Remember a token by its hash only."""
+        with self._lock:
+            self._zoom_tokens[token_hash] = _ZoomToken(expires_at)
+            self.zoom_tokens_issued += 1
+
+    def use_zoom_token(self, token_hash: str, now: float, max_uses: int) -> str:
+        """Spend one REST call of a token: "ok", or why it is refused ("unknown", "expired",
+        "used-up"; refused calls spend nothing). ``max_uses`` 0 = unlimited."""
+        with self._lock:
+            token = self._zoom_tokens.get(token_hash)
+            if token is None:
+                return "unknown"
+            if now >= token.expires_at:
+                return "expired"
+            if max_uses > 0 and token.uses >= max_uses:
+                return "used-up"
+            token.uses += 1
+            return "ok"
+
+    def expire_zoom_tokens(self) -> int:
+        """Make every issued token invalid; returns how many there were."""
+        with self._lock:
+            count = len(self._zoom_tokens)
+            self._zoom_tokens = {}
+            return count
+
     def make_canvas_context_id(self, course_id: int, context_id: str) -> bool:
         """A launch made a course's lti_context_id; False if the course already had one made."""
         with self._lock:
@@ -172,6 +291,24 @@ class SimState:
         with self._lock:
             return meeting_id in self._meeting_ids
 
+    def meeting(self, meeting_id: str) -> dict[str, Any] | None:
+        """One meeting (a deep copy), or None if there is none (or it was deleted)."""
+        with self._lock:
+            meeting = self._meetings_by_id.get(meeting_id)
+            return copy.deepcopy(meeting) if meeting is not None else None
+
+    def host_meetings(self, user_id: str) -> list[dict[str, Any]]:
+        """A host's meetings (deep copies; the userId matched case-insensitively), by
+        created_at, then id."""
+        with self._lock:
+            meetings = copy.deepcopy(list(self._host_meetings.get(_host_key(user_id), {}).values()))
+        return sorted(meetings, key=lambda m: (m["created_at"], int(m["id"])))
+
+    def update_count(self, meeting_id: str) -> int:
+        """How many Zoom PATCHes were applied to this meeting since the last reset()."""
+        with self._lock:
+            return self._update_counts.get(meeting_id, 0)
+
     def canvas_context_id(self, course_id: int) -> str | None:
         """The lti_context_id a launch made for this course, if any."""
         with self._lock:
@@ -186,6 +323,15 @@ class SimState:
         with self._lock:
             return sum(1 for t in self._created_at.get(user_id, ()) if start <= t < end)
 
+    def updates_between(self, user_id: str, start: float, end: float) -> int:
+        """Zoom PATCHes of one host's meetings in [start, end)."""
+        with self._lock:
+            return sum(1 for t in self._updated_at.get(user_id, ()) if start <= t < end)
+
+    def daily_changes(self, user_id: str, start: float, end: float) -> int:
+        """Creates and updates of one host in [start, end): what Zoom's daily cap counts."""
+        return self.creates_between(user_id, start, end) + self.updates_between(user_id, start, end)
+
     def snapshot(self) -> dict[str, Any]:
         """A deep copy, safe to inspect while the server keeps running."""
         with self._lock:
@@ -198,6 +344,10 @@ class SimState:
                     "flaky_attempts": self.flaky_attempts,
                     "canvas_requests": self.canvas_requests,
                     "canvas_generated": self.canvas_generated,
+                    "zoom_requests": self.zoom_requests,
+                    "zoom_updates": self.zoom_updates,
+                    "deleted_meetings": self.deleted_meetings,
+                    "zoom_tokens_issued": self.zoom_tokens_issued,
                 }
             )
 
@@ -218,4 +368,5 @@ class SimState:
             self.bulk_calls = []
             self.flaky_attempts = {}
             self._clear_canvas()
+            self._clear_zoom()
             self._clear_indexes()
