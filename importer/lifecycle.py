@@ -380,6 +380,8 @@ def meeting_change(meeting_id: str, sent: dict[str, Any], now: dict[str, Any]) -
             patch[name] = new
     if not patch:
         return None
+    if "start_time" in patch or "timezone" in patch:  # a start is read in its zone: send the two together
+        patch.update({name: now[name] for name in ("start_time", "timezone") if name in now})
     return Change(meeting_id, tuple(fields), patch, _fields_text(now), tuple(cleared))
 
 

@@ -11,6 +11,11 @@ margin for the two clocks), and not already known to the journal as another row'
     several                        the row stays unknown, naming them (a request went twice)
     the list could not be read     the row stays unknown, saying why
 
+Sending again is the step that could make a second meeting, so "none" is read widely: a
+meeting with the row's topic created since the row was sent, whatever its start and duration
+say (Zoom's list may write a start another way than the row did), is not "none". One such
+meeting is the row's; several keep the row unknown.
+
 "None" is trusted only where Zoom would list the meeting if it existed: Zoom lists scheduled
 meetings that have not ended, so a row whose meeting has ended, or whose type is not
 scheduled, stays unknown rather than risk a second meeting.
@@ -54,9 +59,11 @@ class Resolver:
         self._now = now
         self._lists: dict[str, list[ZoomMeeting] | ZoomError] = {}
 
-    def round(self) -> None:
-        """Forget the lists read: rows sent again since may have made meetings."""
+    def round(self, known_ids: Iterable[str] = ()) -> None:
+        """Forget the lists read (rows sent again since may have made meetings), and add the meeting
+        ids now known to be rows' (this run's creates)."""
         self._lists.clear()
+        self.taken.update(known_ids)
 
     async def look_up(self, requests: Sequence[tuple[CreateRequest, float | None]]) -> list[Lookup]:
         """Each (row, when it was first sent) looked up; in order."""
@@ -80,7 +87,11 @@ class Resolver:
                                           f"its answer was lost, and Zoom's list of {request.user_id}'s meetings "
                                           f"could not be read to find it: {listed}", UNKNOWN_STEP))
         since = _since(sent_at)
-        found = [meeting for meeting in listed if meeting.id not in self.taken and matches(request, meeting, since)]
+        free = [meeting for meeting in listed if meeting.id not in self.taken]
+        found = [meeting for meeting in free if matches(request, meeting, since)]
+        if not found and since is not None:  # the same topic, made since the row was sent: it is not "none"
+            found = [meeting for meeting in free if same_topic(request, meeting) and meeting.created_at is not None
+                     and meeting.created_at >= since]
         if len(found) == 1:
             meeting = found[0]
             self.taken.add(meeting.id)
@@ -108,10 +119,19 @@ def _since(sent_at: float | None) -> datetime | None:
     return datetime.fromtimestamp(int(sent_at), UTC) - CLOCK_SKEW
 
 
+def same_topic(request: CreateRequest, meeting: ZoomMeeting) -> bool:
+    """The topics agree, spaces and case aside."""
+    return _words(meeting.topic) == _words(str(request.meeting_info.get("topic", "")))
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def matches(request: CreateRequest, meeting: ZoomMeeting, since: datetime | None) -> bool:
     """The listed meeting is what the row would have made."""
     info = request.meeting_info
-    if meeting.topic.strip() != str(info.get("topic", "")).strip():
+    if not same_topic(request, meeting):
         return False
     if "type" in info and meeting.type is not None and meeting.type != info["type"]:
         return False
@@ -122,7 +142,8 @@ def matches(request: CreateRequest, meeting: ZoomMeeting, since: datetime | None
     start, zone = row_start(info)
     if start is None or meeting.start_time is None:
         return True
-    if meeting.start_time.replace(second=0) == start.replace(second=0):
+    listed = meeting.start_time.replace(second=0)
+    if listed in (start.replace(second=0), _clock_time_as_utc(info)):
         return True
     # A recurring meeting may be listed by a later occurrence: the same local time, a later day.
     local = ZoneInfo(zone) if zone else UTC
@@ -173,6 +194,12 @@ def unlisted_reason(request: CreateRequest, now: datetime) -> str | None:
     if start > now + STILL_LISTED_MARGIN:
         return None
     return "Zoom lists meetings only until they end, and this one's start time has passed"
+
+
+def _clock_time_as_utc(info: dict[str, object]) -> datetime | None:
+    """The row's start as written, read as UTC: how a list that echoes the local time with a Z shows it."""
+    naive = _naive_start(info)
+    return naive.replace(second=0) if naive is not None else None
 
 
 def _naive_start(info: dict[str, object]) -> datetime | None:

@@ -137,8 +137,7 @@ class _Rest:
         self.client = ZoomClient(zoom)
         self.journal = journal
         self.progress = progress
-        self.resolver = Resolver(self.client, (entry.meeting_id for entry in journal.meetings().values()
-                                               if entry.meeting_id))
+        self.resolver = Resolver(self.client)
 
     async def look_up(self, plan: Plan, steps: list[Step]) -> None:
         """Each row's meeting looked up in Zoom and settled; the journal records what was found."""
@@ -146,8 +145,9 @@ class _Rest:
             return
         self.progress.start("looking lost answers up in Zoom", len(steps))
         try:
-            self.resolver.round()
             entries = self.journal.meetings()
+            # Every meeting the journal knows is some row's (this run's creates too): never another's.
+            self.resolver.round(entry.meeting_id for entry in entries.values() if entry.meeting_id)
             sent_at = [entries[step.row_key].first_sent_at if step.row_key in entries else None for step in steps]
             found = await self.resolver.look_up([(step.request, at) for step, at in zip(steps, sent_at, strict=True)])
             for step, lookup in zip(steps, found, strict=True):

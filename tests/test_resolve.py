@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from importer.lifecycle import meeting_change
 from importer.models import Course, CreateRequest
-from importer.resolve import matches, row_start, unlisted_reason
+from importer.resolve import Resolver, matches, row_start, unlisted_reason
 from importer.zoom import ZoomMeeting
 
 NOW = datetime(2027, 9, 1, 12, 0, tzinfo=UTC)
@@ -101,3 +102,47 @@ def test_a_field_a_patch_cannot_empty_is_named_not_silently_dropped() -> None:
     assert change is not None and change.patch == {"topic": "B"}
     assert change.describe() == "topic (password emptied in the sheet: Zoom keeps its value)"
     assert meeting_change("1", {"topic": "A", "password": "x1"}, {"topic": "A"}) is None  # nothing to PATCH
+
+
+def test_a_start_written_another_way_still_matches_and_the_same_topic_since_sending_is_never_none() -> None:
+    # A list that echoes the row's clock time with a Z instead of converting it.
+    assert matches(request(), listed(start_time=datetime(2027, 9, 8, 10, 0, tzinfo=UTC)), None)
+    assert matches(request(), listed(topic="bio  101"), None)  # spaces and case aside
+
+
+class Listing:
+    """A stand-in for ZoomClient.list_meetings: every host has these meetings."""
+
+    def __init__(self, *meetings: ZoomMeeting) -> None:
+        self.meetings = list(meetings)
+
+    async def list_meetings(self, user_id: str) -> list[ZoomMeeting]:
+        return self.meetings
+
+
+def look_up(listing: Listing, *taken: str) -> Any:
+    resolver = Resolver(listing, now=NOW)  # type: ignore[arg-type]
+    resolver.round(taken)
+    return asyncio.run(resolver.look_up([(request(), SENT.timestamp())]))[0]
+
+
+def test_one_match_is_found_none_is_absent_and_another_rows_meeting_is_never_taken() -> None:
+    assert look_up(Listing(listed())).meeting_id == "91970000001"
+    assert look_up(Listing()).absent
+    assert look_up(Listing(listed()), "91970000001").absent  # the journal knows it as another row's
+
+
+def test_the_same_topic_made_since_sending_is_never_none_however_its_start_reads() -> None:
+    other_start = listed(start_time=datetime(2027, 9, 8, 16, 0, tzinfo=UTC))
+    assert look_up(Listing(other_start)).meeting_id == "91970000001"
+    twice = look_up(Listing(other_start, listed(id="91970000002", start_time=other_start.start_time)))
+    assert twice.meeting_id is None and not twice.absent and twice.outcome.error_code == "several-found"
+    older = listed(start_time=other_start.start_time, created_at=SENT - timedelta(days=3))
+    assert look_up(Listing(older)).absent  # made before the row was sent: not its meeting
+
+
+def test_a_new_start_or_zone_is_sent_with_the_other_a_start_is_read_in_its_zone() -> None:
+    sent = {"topic": "A", "start_time": "2027-09-08T10:00:00", "timezone": "America/New_York"}
+    moved = meeting_change("1", sent, sent | {"timezone": "America/Chicago"})
+    assert moved is not None and moved.fields == ("timezone",)
+    assert moved.patch == {"start_time": "2027-09-08T10:00:00", "timezone": "America/Chicago"}
