@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,13 +29,27 @@ from click.testing import CliRunner
 from starlette.types import ASGIApp
 
 from importer import InputError, validate_file
-from importer.console.app import FORM_OUT_OF_DATE, NEEDS_LINK, RUN_GOING, SECURITY_HEADERS, create_app
+from importer.console import runs as console_runs
+from importer.console.app import (
+    DELETE_NEEDS_ZOOM,
+    FORM_OUT_OF_DATE,
+    NEEDS_LINK,
+    NOT_CONFIRMED,
+    PLAN_CHANGED,
+    RUN_GOING,
+    SECURITY_HEADERS,
+    UNDO_GOING,
+    UNDO_OF_THIS_RUN_GOING,
+    create_app,
+)
 from importer.console.command import serve
 from importer.console.runs import Runs
 from importer.console.upload import UPLOAD_LIMIT
-from importer.options import Connection
-from importer.simulator import SimConfig, SimulatorServer
+from importer.journal import Journal
+from importer.options import Connection, Zoom
+from importer.simulator import DEMO_ZOOM_CLIENT_SECRET, SimConfig, SimulatorServer
 from importer.target import Target
+from importer.undo import plan_undo, undo_file
 
 from support import KEY, SECRET, creates, read_xlsx, row
 
@@ -127,8 +142,12 @@ def close(console: Console) -> None:
 def console_for(tmp_path: Path) -> Iterator[Callable[[SimulatorServer], Console]]:
     made: list[Console] = []
 
-    def make(server: SimulatorServer) -> Console:
-        target = Target(Connection(server.base_url, KEY, SECRET), tmp_path / "journal.sqlite3")
+    def make(server: SimulatorServer, zoom: bool = False) -> Console:
+        """A console sending to `server`; with `zoom`, its fake Zoom REST API too (as --simulate has)."""
+        config = server.config
+        target = Target(Connection(server.base_url, KEY, SECRET), tmp_path / "journal.sqlite3",
+                        zoom=Zoom(config.zoom_account_id, config.zoom_client_id, config.zoom_client_secret,
+                                  api_url=server.zoom_api_url, oauth_url=server.zoom_oauth_url) if zoom else None)
         made.append(make_console(target, tmp_path / "private"))
         return made[-1]
 
@@ -355,6 +374,247 @@ def test_earlier_runs_survive_a_restart(console: Console, sim: SimulatorServer, 
         assert client.get("/runs/99").status_code == 404
     finally:
         close(restarted)
+
+
+# --- undo -----------------------------------------------------------------------------------------------
+
+
+def requests_to(server: SimulatorServer, endpoint: str) -> list[dict]:
+    return [r for r in server.state.snapshot()["requests"] if r["endpoint"] == endpoint]
+
+
+def undo_form(page: str) -> dict[str, str]:
+    """The confirmation form's fields, as the browser sends them when Take this run back is pressed."""
+    key = re.search(r'name="plan" value="([0-9a-f]+)"', page)
+    assert key, "the confirmation page has no plan fingerprint"
+    return {"form_token": FORM, "plan": key[1], "confirm": "yes"}
+
+
+def expected_plan(console: Console, run_url: str, tmp_path: Path, delete: bool = False) -> str:
+    """What `importer undo` would say of the run's result sheet (UndoPlan.describe())."""
+    sheet = _download(console, run_url, tmp_path / "expected.result.xlsx")
+    plan, _ = plan_undo(sheet, delete=delete, journal=console.runs.target.journal)
+    return plan.describe()
+
+
+def ran_term(console: Console, write_xlsx, rows: int = 3) -> str:
+    """A run of `rows` rows and one the simulator refuses (no meeting): its URL."""
+    run_url, stream = console.ran(console.checked(write_xlsx(term(rows) + [row("Ghost", user="ghost@x.edu")])))
+    assert stream[-1][1]["counts"] == {"created": rows, "failed": 1}
+    return run_url
+
+
+def test_the_undo_page_shows_the_plan_and_sends_nothing(console: Console, sim: SimulatorServer, write_xlsx,
+                                                       tmp_path: Path) -> None:
+    run_url = ran_term(console, write_xlsx)
+    run_page = console.get(run_url).text
+    assert f'<a href="{run_url}/undo">Undo this run\u2026</a>' in run_page
+    before = sim.state.snapshot()
+
+    page = html.unescape(console.get(f"{run_url}/undo").text)
+    plan = expected_plan(console, run_url, tmp_path)
+    assert plan == ("3 association(s) to remove from their courses (bulkDisassociate), 0 meeting(s) to delete in "
+                    "Zoom; 1 row(s) without a meeting left as they are")
+    assert f'<p id="plan">{plan}.</p>' in page
+    assert f'<form method="post" action="{run_url}/undo">' in page and f'name="form_token" value="{FORM}"' in page
+    assert '<button type="submit" name="confirm" value="yes">Take this run back</button>' in page
+    assert f'<a href="{run_url}">Cancel</a>' in page
+    # No Zoom REST API here: no box to tick, and a sentence saying what deleting needs.
+    assert 'type="checkbox"' not in page and "Delete the meetings in Zoom too" not in page
+    assert "needs Zoom's REST API: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET" in page
+
+    after = sim.state.snapshot()
+    assert after["requests"] == before["requests"] and requests_to(sim, "bulkDisassociate") == []
+    assert len(after["associations"]) == 3 and after["associations"] == before["associations"]
+    assert list((console.runs.folder / "undo").iterdir()) == []  # the sheet's private copy is gone
+    for body in console.pages:
+        assert SECRET not in body and TOKEN not in body
+
+
+def test_an_undo_post_without_its_token_confirm_or_plan_changes_nothing(console: Console, sim: SimulatorServer,
+                                                                       write_xlsx) -> None:
+    run_url = ran_term(console, write_xlsx)
+    fields = undo_form(console.get(f"{run_url}/undo").text)
+    for token in (None, "stale", TOKEN):
+        response = console.client.post(f"{run_url}/undo", data={**fields, "form_token": token} if token else
+                                       {k: v for k, v in fields.items() if k != "form_token"})
+        assert response.status_code == 403
+        assert FORM_OUT_OF_DATE in html.unescape(response.text)
+    for confirm in (None, "no", ""):  # without the button's value: the question again
+        data = {k: v for k, v in fields.items() if k != "confirm"}
+        response = console.client.post(f"{run_url}/undo",
+                                       data=data if confirm is None else {**data, "confirm": confirm})
+        assert response.status_code == 400
+        page = html.unescape(response.text)
+        assert NOT_CONFIRMED in page and '<p id="plan">3 association(s) to remove' in page
+        assert "Take this run back</button>" in page
+    for plan in (None, "0" * 32, "\u00e9"):  # not the plan the page showed: shown again, not applied
+        data = {k: v for k, v in fields.items() if k != "plan"}
+        response = console.client.post(f"{run_url}/undo", data=data if plan is None else {**data, "plan": plan})
+        assert response.status_code == 409
+        assert PLAN_CHANGED in html.unescape(response.text) and fields["plan"] in response.text
+    # Deleting without Zoom's REST API: the reason, not a traceback.
+    response = console.client.post(f"{run_url}/undo", data={**fields, "delete": "yes"})
+    assert response.status_code == 400
+    assert f'<p class="message" role="alert">{DELETE_NEEDS_ZOOM}</p>' in html.unescape(response.text)
+    assert requests_to(sim, "bulkDisassociate") == [] and len(sim.state.snapshot()["associations"]) == 3
+    assert console.runs.undos == {}
+    assert console.client.get(f"{run_url}/undo/outcome").status_code == 404
+    assert console.client.get(f"{run_url}/undo.xlsx").status_code == 404
+
+
+def test_a_confirmed_undo_removes_the_runs_associations(console: Console, sim: SimulatorServer, write_xlsx,
+                                                       tmp_path: Path) -> None:
+    run_url = ran_term(console, write_xlsx)
+    made = {str(m["id"]) for m in sim.state.snapshot()["meetings"]}
+    response = console.client.post(f"{run_url}/undo", data=undo_form(console.get(f"{run_url}/undo").text))
+    assert response.status_code == 303 and response.headers["location"] == f"{run_url}/undo/outcome"
+    stream = events(console.client.get(f"{run_url}/undo/events"))
+    assert stream[-1] == ("done", {"phase": "finished", "done": 4, "total": 4,
+                                   "counts": {"failed": 1, "removed": 3}})
+
+    snapshot = sim.state.snapshot()
+    assert snapshot["associations"] == []
+    assert len(requests_to(sim, "bulkDisassociate")) == 1  # the three in one call
+    assert len(snapshot["meetings"]) == 3 and snapshot["deleted_meetings"] == []  # removed, not deleted
+
+    page = html.unescape(console.get(f"{run_url}/undo/outcome").text)
+    assert 'aria-label="Undo progress"' in page and "data-events" not in page
+    assert '<p id="progress-counts"' in page and "\u2717 failed 1 \u00b7 \u2713 removed 3" in page
+    assert "\u2713 None: every row with a meeting was taken back." in page
+    assert f'<a href="{run_url}/undo.xlsx">Download undo sheet</a>' in page
+    for meeting in made:
+        assert f"<td>{meeting}</td>" in page
+
+    download = console.client.get(f"{run_url}/undo.xlsx")
+    assert download.headers["content-type"] == XLSX
+    assert 'filename="term.result.undo.xlsx"' in download.headers["content-disposition"]
+    sheet = tmp_path / "term.result.undo.xlsx"
+    sheet.write_bytes(download.content)
+    rows = read_xlsx(sheet)
+    assert [r["import_status"] for r in rows] == ["removed"] * 3 + ["failed"]
+    assert {r["meeting_id"] for r in rows[:3]} == made
+
+    # The run's page says it was taken back, and the undo's private files are gone.
+    assert f'An undo of this run ended: <a href="{run_url}/undo/outcome">' in console.get(run_url).text
+    assert list((console.runs.folder / "undo").iterdir()) == []
+    for body in console.pages:
+        assert SECRET not in body and TOKEN not in body
+
+
+def test_an_undo_with_delete_deletes_the_meetings_in_zoom(console_for, sim: SimulatorServer, write_xlsx,
+                                                        tmp_path: Path) -> None:
+    console = console_for(sim, zoom=True)
+    run_url = ran_term(console, write_xlsx, rows=2)
+    made = {str(m["id"]) for m in sim.state.snapshot()["meetings"]}
+    page = html.unescape(console.get(f"{run_url}/undo").text)
+    keep, delete = expected_plan(console, run_url, tmp_path), expected_plan(console, run_url, tmp_path, True)
+    assert delete == ("2 association(s) to remove from their courses (bulkDisassociate), 2 meeting(s) to delete in "
+                      "Zoom; 1 row(s) without a meeting left as they are")
+    assert f'<p id="plan">As it is: {keep}.</p>' in page  # both counts, both ways
+    assert f"With \u201cDelete the meetings in Zoom too\u201d ticked: {delete}." in page
+    assert '<input type="checkbox" id="delete" name="delete" value="yes"' in page
+    assert '<label for="delete">Delete the meetings in Zoom too</label>' in page
+    assert "ZOOM_CLIENT_SECRET" not in page and sim.state.snapshot()["zoom_requests"] == []
+
+    response = console.client.post(f"{run_url}/undo", data={**undo_form(page), "delete": "yes"})
+    assert response.status_code == 303
+    assert events(console.client.get(f"{run_url}/undo/events"))[-1][1]["counts"] == {"failed": 1, "deleted": 2}
+    snapshot = sim.state.snapshot()
+    assert snapshot["associations"] == [] and snapshot["meetings"] == []
+    assert {str(m["id"]) for m in snapshot["deleted_meetings"]} == made
+
+    outcome = html.unescape(console.get(f"{run_url}/undo/outcome").text)
+    assert "\u2717 failed 1 \u00b7 \u2713 deleted 2" in outcome and "deleting the meetings in Zoom too" in outcome
+    sheet = tmp_path / "undo.xlsx"
+    sheet.write_bytes(console.client.get(f"{run_url}/undo.xlsx").content)
+    assert [r["import_status"] for r in read_xlsx(sheet)] == ["deleted", "deleted", "failed"]
+    for body in console.pages:
+        assert SECRET not in body and DEMO_ZOOM_CLIENT_SECRET not in body and TOKEN not in body
+
+
+def test_an_earlier_run_from_the_journal_can_be_taken_back(console: Console, sim: SimulatorServer, write_xlsx,
+                                                          tmp_path: Path) -> None:
+    run_url = ran_term(console, write_xlsx, rows=2)
+    close(console)
+    restarted = make_console(console.runs.target, tmp_path / "private-2")
+    try:
+        assert f'<a href="{run_url}/undo">Undo this run\u2026</a>' in restarted.get(run_url).text
+        page = html.unescape(restarted.get(f"{run_url}/undo").text)
+        assert '<p id="plan">2 association(s) to remove' in page
+        response = restarted.client.post(f"{run_url}/undo", data=undo_form(page))
+        assert response.status_code == 303
+        assert events(restarted.client.get(f"{run_url}/undo/events"))[-1][1]["counts"] == {"failed": 1,
+                                                                                              "removed": 2}
+        assert sim.state.snapshot()["associations"] == []
+    finally:
+        close(restarted)
+
+
+def test_a_run_without_a_meeting_offers_no_undo_and_says_why(console: Console, sim: SimulatorServer,
+                                                            write_xlsx) -> None:
+    run_url, stream = console.ran(console.checked(write_xlsx([row("Ghost", user="ghost@x.edu")])))
+    assert stream[-1][1]["counts"] == {"failed": 1}
+    assert "Undo this run" not in console.get(run_url).text
+    response = console.client.get(f"{run_url}/undo")
+    assert response.status_code == 400
+    page = html.unescape(response.text)
+    assert ('<p class="message" role="alert">term.result.xlsx: no row has a meeting_id: `importer undo` takes the '
+            "result sheet of a run</p>") in page
+    assert str(console.runs.folder) not in page and "Traceback" not in page
+    assert console.client.get("/runs/99/undo").status_code == 404
+    assert requests_to(sim, "bulkDisassociate") == []
+
+
+def test_an_undo_that_cannot_start_says_why_on_its_page(console: Console, sim: SimulatorServer,
+                                                        write_xlsx) -> None:
+    run_url = ran_term(console, write_xlsx, rows=2)
+    fields = undo_form(console.get(f"{run_url}/undo").text)
+    with Journal(console.runs.target.journal, scope="") as other_run:
+        other_run.lock()  # as `importer run` from a terminal holds it
+        assert console.client.post(f"{run_url}/undo", data=fields).status_code == 303
+        assert console.runs.undos[1].ended.wait(30)
+    page = html.unescape(console.get(f"{run_url}/undo/outcome").text)
+    assert '<p class="notice red" role="alert">\u2717 another importer run is using the journal ' in page
+    assert "Traceback" not in page and "Download undo sheet" not in page
+    assert requests_to(sim, "bulkDisassociate") == [] and len(sim.state.snapshot()["associations"]) == 2
+    assert console.client.get(f"{run_url}/undo.xlsx").status_code == 404
+    # The journal free again, the same question is asked again and answered.
+    assert console.client.post(f"{run_url}/undo", data=fields).status_code == 303
+    assert console.runs.undos[1].ended.wait(30) and console.runs.undos[1].error is None
+    assert sim.state.snapshot()["associations"] == []
+
+
+def test_one_undo_at_a_time_and_no_run_while_it_goes(console: Console, sim: SimulatorServer, write_xlsx,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    run_url = ran_term(console, write_xlsx, rows=2)
+    fields = undo_form(console.get(f"{run_url}/undo").text)
+    release = threading.Event()
+    real_undo_file = undo_file
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(30)
+        return real_undo_file(*args, **kwargs)
+
+    monkeypatch.setattr(console_runs, "undo_file", held)
+    try:
+        assert console.client.post(f"{run_url}/undo", data=fields).status_code == 303
+        again = console.client.post(f"{run_url}/undo", data=fields)
+        assert again.status_code == 409
+        assert UNDO_OF_THIS_RUN_GOING in html.unescape(again.text)
+        assert f'<a href="{run_url}/undo/outcome">' in again.text
+        going = html.unescape(console.get(f"{run_url}/undo/outcome").text)
+        assert f'data-events="{run_url}/undo/events"' in going and "Download undo sheet" not in going
+        assert f'An undo is going: <a href="{run_url}/undo/outcome">term.xlsx, ' in console.get("/").text
+        assert "Undo this run" not in console.get(run_url).text
+        refused = console.run(console.checked(write_xlsx(term(1), name="other.xlsx")))  # both hold the journal
+        assert refused.status_code == 409 and UNDO_GOING in html.unescape(refused.text)
+        assert console.client.get(f"{run_url}/undo.xlsx").status_code == 409
+    finally:
+        release.set()
+    assert console.runs.undos[1].ended.wait(30)
+    assert console.runs.undos[1].error is None
+    assert len(requests_to(sim, "bulkDisassociate")) == 1 and sim.state.snapshot()["associations"] == []
 
 
 # --- the command ----------------------------------------------------------------------------------------

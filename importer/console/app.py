@@ -4,6 +4,10 @@ Every request needs the access token: given once in the printed link (`?token=`)
 an HttpOnly, SameSite=Strict cookie and the link is redirected without it. Every POST needs the
 form token, a value per start that only the console's own pages carry. Every response gets the
 security headers; pages are not cached. See /tmp/spec/console.md for the contract.
+
+Undo mirrors `importer undo`'s question: GET /runs/{id}/undo shows the plan and sends nothing;
+only a POST with the form token, the confirm button's value and the fingerprint of the plan the
+page showed takes the run back (a plan that changed meanwhile is shown again instead).
 """
 
 from __future__ import annotations
@@ -38,7 +42,20 @@ from ..models import Problem, RowResult
 from ..report import Report
 from ..signing import key_hint
 from ..statuses import STATUSES, Status
-from .runs import FINISHED, CheckedSheet, RunGoing, Runs, RunState, SheetSent, counts_text, symbol
+from .runs import (
+    FINISHED,
+    CheckedSheet,
+    RunGoing,
+    Runs,
+    RunState,
+    SheetSent,
+    UndoPreview,
+    UndoState,
+    counts_text,
+    result_sheet_name,
+    symbol,
+    undo_sheet_name,
+)
 from .upload import UPLOAD_LIMIT, UploadError, disk_name, receive_upload
 
 COOKIE = "importer_console"
@@ -55,6 +72,13 @@ SECURITY_HEADERS = {
 NEEDS_LINK = "This console needs the link it printed when it started (\u2026/?token=\u2026)"
 FORM_OUT_OF_DATE = "the form is out of date: reload the page"
 RUN_GOING = "A run is already going: wait for it to finish."
+UNDO_GOING = "An undo is already going: wait for it to finish."
+UNDO_OF_THIS_RUN_GOING = "An undo of this run is already going: wait for it to finish."
+NOT_CONFIRMED = "Nothing was changed: to take this run back, press \u201cTake this run back\u201d."
+PLAN_CHANGED = ("Nothing was changed: what undo would do changed since the page showed it; read it again, then "
+                "press \u201cTake this run back\u201d.")
+DELETE_NEEDS_ZOOM = ("deleting the meetings in Zoom needs Zoom's REST API: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and "
+                     "ZOOM_CLIENT_SECRET (a Server-to-Server OAuth app's), then start the console again")
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 
 _templates = Environment(loader=PackageLoader("importer.console", "templates"), autoescape=True,
@@ -299,6 +323,12 @@ def create_app(runs: Runs, access_token: str, form_token: str) -> ASGIApp:
     def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return page(name, status_code, form_token=form_token, **context)
 
+    def busy(going: RunState) -> HTMLResponse:
+        """409: the console does one thing at a time (a run and an undo both hold the journal)."""
+        if isinstance(going, UndoState):
+            return message_page(409, UNDO_GOING, (going.url, "See the undo going"))
+        return message_page(409, RUN_GOING, (going.url, "See the run going"))
+
     def form_token_ok(value: object) -> bool:
         return isinstance(value, str) and secrets.compare_digest(value.encode("utf-8", "replace"),
                                                                  form_token.encode())
@@ -359,7 +389,7 @@ def create_app(runs: Runs, access_token: str, form_token: str) -> ASGIApp:
         try:
             run = await run_in_threadpool(runs.start, sheet)
         except RunGoing as exc:
-            return message_page(409, RUN_GOING, (f"/runs/{exc.run.id}", "See the run going"))
+            return busy(exc.run)
         except SheetSent as exc:
             return message_page(409, "this sheet was sent already: to run it again, choose the file (or its "
                                      "result sheet) again on the first page", (f"/runs/{exc.run_id}", "See its run"))
@@ -386,14 +416,20 @@ def create_app(runs: Runs, access_token: str, form_token: str) -> ASGIApp:
                 finished=finished, state=state, text=live.text(), counts=counts_text(state["counts"]),
                 error=live.error, has_result_sheet=live.result_sheet is not None, lost=False,
                 table=table(report, f"/runs/{live.id}", dict(request.query_params), "Each row's outcome", True)
-                if report is not None else None, symbols=_symbols())
+                if report is not None else None, symbols=_symbols(), **undo_links(live.id))
         assert recorded is not None
         state = recorded_state(recorded)
         return render(
             "run.html", id=recorded.id, file_name=recorded.file_name, started=when(recorded.started_at),
             finished=True, state=state, text=f"{FINISHED.capitalize()}: {state['done']} of {state['total']}",
             counts=counts_text(recorded.counts), error=recorded.error, has_result_sheet=recorded.has_result_sheet,
-            lost=recorded.finished_at is None, table=None, symbols=_symbols())
+            lost=recorded.finished_at is None, table=None, symbols=_symbols(), **undo_links(recorded.id))
+
+    def undo_links(run_id: int) -> dict[str, Any]:
+        """The run page's "Undo this run…" (not while an undo of it goes) and its latest undo."""
+        undo = runs.undos.get(run_id)
+        going = undo is not None and not undo.finished
+        return {"undo": undo, "can_undo": not going and runs.undoable(run_id)}
 
     async def run_events(request: Request) -> Response:
         live, recorded = await run_in_threadpool(run_of, request)
@@ -406,7 +442,10 @@ def create_app(runs: Runs, access_token: str, form_token: str) -> ASGIApp:
                 yield event("done", ended)
 
             return StreamingResponse(once(), media_type="text/event-stream")
-        run = live
+        return progress_events(live)
+
+    def progress_events(run: RunState) -> Response:
+        """A run's (or an undo's) progress events until it ends."""
 
         async def stream() -> AsyncIterator[str]:
             # The current state first, so that a reloaded page shows the run as it is.
@@ -435,7 +474,116 @@ def create_app(runs: Runs, access_token: str, form_token: str) -> ASGIApp:
         if content is None:
             raise HTTPException(404, "this run has no result sheet (it stopped before writing one)")
         name = (live.file_name if live is not None else recorded.file_name if recorded is not None else "run")
-        return Response(content, media_type=XLSX, headers={"Content-Disposition": _attachment(name)})
+        return Response(content, media_type=XLSX,
+                        headers={"Content-Disposition": _attachment(result_sheet_name(name))})
+
+    # --- undo ---------------------------------------------------------------------------------
+
+    def ended_run(request: Request) -> tuple[int, str, float] | Response:
+        """The run's id, its file's name and when it started, or the page that says why it cannot be
+        taken back now."""
+        live, recorded = run_of(request)
+        if live is not None:
+            if not live.finished:
+                return message_page(409, "this run is going: it can be taken back once it ends",
+                                    (live.url, "See the run going"))
+            return live.id, live.file_name, live.started_at
+        assert recorded is not None
+        return recorded.id, recorded.file_name, recorded.started_at
+
+    def confirmation(request: Request, status_code: int = 200, notice: str | None = None,
+                     preview: UndoPreview | None = None) -> Response:
+        """The question `importer undo` asks: what it would do (both ways, when Zoom can delete), and
+        a form that takes the run back. Nothing is sent to show it."""
+        known = ended_run(request)
+        if isinstance(known, Response):
+            return known
+        run_id, name, started = known
+        try:
+            preview = preview or runs.plan_undo(run_id, name)
+        except ImporterError as exc:
+            return message_page(400, str(exc), (f"/runs/{run_id}", "Back to the run"))
+        return render("undo.html", status_code, id=run_id, file_name=name, started=when(started), preview=preview,
+                      zoom=runs.target.zoom is not None, notice=notice, going=runs.current(),
+                      undo=runs.undos.get(run_id))
+
+    def undo_page(request: Request) -> Response:
+        return confirmation(request)
+
+    async def start_undo(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if _whole(declared) and int(declared) > FORM_LIMIT:
+            return message_page(413, "the form is too large: reload the page")
+        form = await request.form()
+        if not form_token_ok(form.get("form_token")):
+            return message_page(403, FORM_OUT_OF_DATE)
+        known = await run_in_threadpool(ended_run, request)
+        if isinstance(known, Response):
+            return known
+        run_id, name, _ = known
+        if form.get("confirm") != "yes":
+            return await run_in_threadpool(confirmation, request, 400, NOT_CONFIRMED)
+        delete = form.get("delete") == "yes"
+        if delete and runs.target.zoom is None:
+            return message_page(400, DELETE_NEEDS_ZOOM, (f"/runs/{run_id}/undo", "Back to the question"))
+        going = runs.current()
+        if going is not None:
+            if isinstance(going, UndoState) and going.id == run_id:
+                return message_page(409, UNDO_OF_THIS_RUN_GOING, (going.url, "See the undo going"))
+            return busy(going)
+        try:
+            preview = await run_in_threadpool(runs.plan_undo, run_id, name)
+        except ImporterError as exc:
+            return message_page(400, str(exc), (f"/runs/{run_id}", "Back to the run"))
+        shown = form.get("plan")
+        if not isinstance(shown, str) or not secrets.compare_digest(shown.encode("utf-8", "replace"),
+                                                                    preview.key.encode()):
+            return await run_in_threadpool(confirmation, request, 409, PLAN_CHANGED, preview)
+        try:
+            undo = await run_in_threadpool(runs.start_undo, run_id, name, delete)
+        except RunGoing as exc:
+            if isinstance(exc.run, UndoState) and exc.run.id == run_id:
+                return message_page(409, UNDO_OF_THIS_RUN_GOING, (exc.run.url, "See the undo going"))
+            return busy(exc.run)
+        except ImporterError as exc:
+            return message_page(500, str(exc))
+        return RedirectResponse(undo.url, status_code=303)
+
+    def undo_of(request: Request) -> UndoState:
+        run_of(request)  # 404 for a run the journal does not know
+        undo = runs.undos.get(request.path_params["run_id"])
+        if undo is None:
+            raise HTTPException(404, "this run was not taken back since the console started (what an undo did is "
+                                     "kept until the console stops; the journal keeps each removal)")
+        return undo
+
+    def undo_outcome(request: Request) -> Response:
+        undo = undo_of(request)
+        finished = undo.finished  # before the report: an undo that ends between the two has both
+        state = undo.snapshot()
+        report = undo.report
+        path = f"/runs/{undo.id}/undo/outcome"
+        return render(
+            "undone.html", id=undo.id, file_name=undo.file_name, started=when(undo.started_at), delete=undo.delete,
+            finished=finished, state=state, text=undo.text(), counts=counts_text(state["counts"]), error=undo.error,
+            has_undo_sheet=undo.result_sheet is not None, symbols=_symbols(),
+            needs_action=[row_view(report, result, [], True) for result in report.needs_action]
+            if report is not None else [],
+            table=table(report, path, dict(request.query_params), "Each row after the undo", True)
+            if report is not None else None)
+
+    async def undo_events(request: Request) -> Response:
+        return progress_events(await run_in_threadpool(undo_of, request))
+
+    def undo_sheet(request: Request) -> Response:
+        undo = undo_of(request)
+        if not undo.finished:
+            return message_page(409, "this undo is going: its sheet is written when it ends",
+                                (undo.url, "See the undo going"))
+        if undo.result_sheet is None:
+            raise HTTPException(404, "this undo wrote no sheet (it stopped before it could)")
+        return Response(undo.result_sheet, media_type=XLSX,
+                        headers={"Content-Disposition": _attachment(undo_sheet_name(undo.file_name))})
 
     def template(request: Request) -> Response:
         from ..template import template_bytes
@@ -470,6 +618,11 @@ def create_app(runs: Runs, access_token: str, form_token: str) -> ASGIApp:
         Route("/runs/{run_id:int}", run_page),
         Route("/runs/{run_id:int}/events", run_events),
         Route("/runs/{run_id:int}/result.xlsx", result_sheet),
+        Route("/runs/{run_id:int}/undo", undo_page),
+        Route("/runs/{run_id:int}/undo", start_undo, methods=["POST"]),
+        Route("/runs/{run_id:int}/undo/outcome", undo_outcome),
+        Route("/runs/{run_id:int}/undo/events", undo_events),
+        Route("/runs/{run_id:int}/undo.xlsx", undo_sheet),
         Route("/template.xlsx", template),
         Route("/static/{name}", static_file),
     ], exception_handlers=handlers)
@@ -487,10 +640,8 @@ def _symbols() -> str:
     return json.dumps({str(status): symbol(status) for status in Status}, ensure_ascii=False)
 
 
-def _attachment(file_name: str) -> str:
-    """The result sheet's download name: "<stem>.result.xlsx", in ASCII and (for the browser) as it was."""
-    stem = file_name.rpartition(".")[0] or file_name
-    name = f"{stem}.result.xlsx"
+def _attachment(name: str) -> str:
+    """A download's Content-Disposition: its name in ASCII and (for the browser) as it was."""
     return f"attachment; filename=\"{disk_name(name)}\"; filename*=UTF-8''{quote(name)}"
 
 

@@ -54,6 +54,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((address, port))
+        # Listening from here, not once uvicorn starts: a client told the port (the lines `importer
+        # simulate` prints) may connect at once, and a bound socket that does not listen refuses it.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise

@@ -415,6 +415,44 @@ def tab_to(page: Any, target: Any, presses: int = 300) -> None:
     raise AssertionError(f"Tab never reached {target}")
 
 
+def test_undo_shows_the_plan_asks_and_takes_the_run_back(launch, sim, page, write_xlsx, tmp_path):
+    sheet = write_xlsx(rows(3))
+    console = launch(sim=sim)
+    open_console(page, console)
+    check(page, sheet)
+    run_path = path_of(run(page))
+    wait_done(page)
+    assert len(sim.state.snapshot()["associations"]) == 3
+
+    page.get_by_role("link", name="Undo this run\u2026").click()
+    page.wait_for_url(re.compile(r"/runs/\d+/undo$"))
+    expect(page.get_by_role("heading", name=f"Undo the run of {sheet.name}")).to_be_visible()
+    expect(page.get_by_text("3 association(s) to remove from their courses (bulkDisassociate), "
+                            "0 meeting(s) to delete in Zoom")).to_be_visible()
+    # No Zoom REST API configured: no box to tick, a sentence saying what deleting needs.
+    expect(page.get_by_role("checkbox", name="Delete the meetings in Zoom too")).to_have_count(0)
+    expect(page.get_by_text("needs Zoom's REST API")).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel")).to_have_attribute("href", run_path)
+    snapshot = sim.state.snapshot()  # showing the plan sent nothing
+    assert len(snapshot["associations"]) == 3
+    assert not any(r["endpoint"] == "bulkDisassociate" for r in snapshot["requests"])
+    assert_no_secret(page, console)
+
+    page.get_by_role("button", name="Take this run back").click()
+    page.wait_for_url(re.compile(r"/runs/\d+/undo/outcome$"))
+    expect(page.get_by_role("link", name="Download undo sheet")).to_be_visible(timeout=RUN_DONE_S)
+    expect(page.locator("#progress-counts")).to_have_text("\u2713 removed 3")
+    expect(page.get_by_role("progressbar", name="Undo progress")).to_have_attribute("aria-valuenow", "3")
+    expect(page.get_by_text("None: every row with a meeting was taken back.")).to_be_visible()
+    assert sim.state.snapshot()["associations"] == []
+    undone = read_xlsx(download(page, "Download undo sheet", tmp_path))
+    assert [r["import_status"] for r in undone] == ["removed"] * 3
+    assert_no_secret(page, console)
+
+    page.get_by_role("link", name="Back to the run").click()
+    expect(page.get_by_role("link", name="see what undo did")).to_be_visible()
+
+
 def test_simulate_checks_the_demo_sheet(launch, page, tmp_path):
     demo = tmp_path / "demo"
     subprocess.run([sys.executable, str(ROOT / "samples" / "make_samples.py"), "--demo", str(demo)], check=True,
