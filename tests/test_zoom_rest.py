@@ -219,7 +219,8 @@ def test_a_changed_row_is_applied_once_and_a_second_run_sends_nothing(invoke, se
     assert [r["import_status"] for r in rows] == ["updated", "updated", "created"]
     assert "changed in Zoom: duration, topic" in rows[0]["error_message"]
     assert [(p["path"].rsplit("/", 1)[1], p["body"]) for p in patches(server)] == [
-        (ids[0], {"duration": 90, "topic": "BIO 101 Lecture"}), (ids[1], {"start_time": "2027-10-08T11:30:00", "timezone": "America/New_York"})]
+        (ids[0], {"duration": 90, "topic": "BIO 101 Lecture"}),
+        (ids[1], {"start_time": "2027-10-08T11:30:00", "timezone": "America/New_York"})]
     made = {m["id"]: m["meetingInfo"] for m in meetings(server)}
     assert made[ids[0]]["topic"] == "BIO 101 Lecture" and made[ids[1]]["start_time"] == "2027-10-08T11:30:00"
     assert len(creates(server)) == 3 and len(made) == 3
