@@ -432,6 +432,12 @@ class Journal:
             "AND state=?", (self.scope, meeting_id, context_id, domain, LinkState.ASSOCIATED))
         return self._word(LinkedBy, found[0][0]) if found else None
 
+    def associations(self) -> frozenset[tuple[str, str, str]]:
+        """(meeting_id, context_id, domain) of every association of this scope known to exist."""
+        rows = self._read("SELECT meeting_id, context_id, domain FROM associations WHERE scope=? AND state=?",
+                          (self.scope, LinkState.ASSOCIATED))
+        return frozenset((meeting_id, context_id, domain) for meeting_id, context_id, domain in rows)
+
     def remove_association(self, meeting_id: str, context_id: str, domain: str) -> None:
         """`undo` removed the meeting from the course (bulkDisassociate)."""
         with self.transaction():

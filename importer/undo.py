@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .client import LtiClient
 from .columns import ColumnMap
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, JournalError
 from .journal import Journal, scope_of
 from .lifecycle import Action, Link, Plan, Step
 from .models import Answer, Outcome
@@ -58,15 +58,19 @@ class UndoPlan:
 
 
 def plan_undo(path: Path, read: ReadOptions | None = None, *, delete: bool = False,
-              journal: Path | None = None, now: datetime | None = None) -> tuple[UndoPlan, ColumnMap]:
+              journal: Path | None = None, now: datetime | None = None,
+              sent: tuple[Path, str] | None = None) -> tuple[UndoPlan, ColumnMap]:
     """Read a result sheet and say what undo would take back. Returns the plan and the sheet's
-    columns (for writing the result). Nothing is sent."""
+    columns (for writing the result). Nothing is sent. `journal` is where a --map is remembered;
+    `sent` (the journal's path and scope) says which associations were made since the sheet was
+    written (a not_associated row linked by a later run)."""
     read = read or ReadOptions()
     memory = Memory(journal)
     try:
         columns, checks = check_sheet_rows(read_sheet(path, read.sheet), read, now, memory)
     finally:
         memory.close()
+    linked_since = _linked(sent)
     steps: list[Step] = []
     links: list[Link] = []
     meetings: list[str] = []
@@ -91,7 +95,7 @@ def plan_undo(path: Path, read: ReadOptions | None = None, *, delete: bool = Fal
         step.action = Action.ASSOCIATE  # waiting: its association comes out, or it was never in
         course = check.request.course
         key = (prior.meeting_id, course.context_id, course.domain)
-        if prior.status in (Status.NOT_ASSOCIATED, Status.REMOVED) or key in seen:
+        if key in seen or (prior.status in (Status.NOT_ASSOCIATED, Status.REMOVED) and key not in linked_since):
             continue  # nothing linked to remove (or the same association as an earlier row's)
         seen.add(key)
         links.append(Link(index, prior.meeting_id, course))
@@ -101,6 +105,17 @@ def plan_undo(path: Path, read: ReadOptions | None = None, *, delete: bool = Fal
     meetings = [meeting for meeting in meetings if all(
         step.action is Action.ASSOCIATE for step in steps if step.meeting_id == meeting)]
     return UndoPlan(Plan(steps), links, meetings, delete), columns
+
+
+def _linked(sent: tuple[Path, str] | None) -> frozenset[tuple[str, str, str]]:
+    """(meeting, contextId, domain) of every association the journal knows to exist."""
+    if sent is None or not sent[0].exists():
+        return frozenset()
+    try:
+        with Journal(sent[0], sent[1]) as journal:
+            return journal.associations()
+    except JournalError:
+        return frozenset()
 
 
 def _as_it_was(step: Step) -> Outcome:
@@ -122,11 +137,13 @@ def undo_file(path: Path, output: Path | None, connection: Connection, journal_p
                           "and ZOOM_CLIENT_SECRET (a Server-to-Server OAuth app's)")
     output = output or default_undo_output(path)
     check_output(output)
-    undo, columns = plan_undo(path, read, delete=delete, journal=remember_in or journal_path, now=now)
+    scope = scope_of(connection.base_url, connection.key)
+    undo, columns = plan_undo(path, read, delete=delete, journal=remember_in or journal_path, now=now,
+                              sent=(journal_path, scope))
     if not confirm(undo):
         return None
     progress = progress or Progress()
-    with Journal(journal_path, scope_of(connection.base_url, connection.key)) as journal:
+    with Journal(journal_path, scope) as journal:
         journal.lock()
         asyncio.run(_take_back(undo, journal, connection, zoom, progress, batch_size, max_attempts))
     judged = frozenset(step.row_number for step in undo.plan.steps if step.meeting_id)
@@ -157,6 +174,7 @@ async def _take_back(undo: UndoPlan, journal: Journal, connection: Connection, z
             finally:
                 progress.finish()
     removed_now = {link.meeting_id for link in undo.links}
+    removing = {link.index for link in undo.links}
     for step in undo.plan.steps:
         if step.outcome is not None or step.meeting_id is None:
             continue
@@ -165,8 +183,8 @@ async def _take_back(undo: UndoPlan, journal: Journal, connection: Connection, z
             reason = answer.error_message or f"bulkDisassociate answered {answer.error_code}"
             step.outcome = Outcome(_kept_status(step), step.meeting_id, "undo-failed",
                                    f"not removed from its course: {reason}", code_step("undo-failed"))
-        elif step.meeting_id in removed_now and step.check.prior.status not in (Status.NOT_ASSOCIATED,
-                                                                                 Status.REMOVED):
+        elif step.index in removing or (step.meeting_id in removed_now
+                                        and step.check.prior.status not in (Status.NOT_ASSOCIATED, Status.REMOVED)):
             step.outcome = Outcome(Status.REMOVED, step.meeting_id, None, "removed from its course (bulkDisassociate)")
         elif step.check.prior.status == Status.REMOVED:
             step.outcome = Outcome(Status.REMOVED, step.meeting_id, None, "removed from its course by an earlier undo")

@@ -361,3 +361,18 @@ def test_no_client_secret_or_access_token_is_written_anywhere(invoke, server, tm
                     parts += [archive.read(name) for name in archive.namelist()]
             assert not [s for s in secrets_ for part in parts if s.encode() in part], path
     assert ZOOM_SECRET not in json.dumps(server.state.snapshot())
+
+
+def test_undo_removes_an_association_a_later_run_made_though_the_sheet_says_not_associated(invoke, server,
+                                                                                           tmp_path):
+    _, ids = undo_sheet(invoke, tmp_path)
+    server.config.reject_contexts = frozenset()  # the course can take meetings now
+    linked_later = invoke(["reassociate", str(tmp_path / "term.result.xlsx"), "-o", str(tmp_path / "re.xlsx")])
+    assert linked_later.exit_code == 1 and (ids[3], "bad-ctx") in linked(server)
+
+    result = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--yes"])  # the first result sheet
+
+    assert result.exit_code == 0, result.output
+    assert "4 association(s) to remove" in result.output
+    assert linked(server) == set()
+    assert [r["import_status"] for r in read_xlsx(tmp_path / "term.result.undo.xlsx")][3] == "removed"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import ImporterError, InputError, import_file, validate_file
-from ..journal import ConsoleRun, Journal
+from ..journal import ConsoleRun, Journal, scope_of
 from ..limits import DAILY_CREATES_PER_HOST
 from ..options import ImportOptions, Progress, ReadOptions, StopRequest
 from ..report import Report
@@ -352,7 +352,9 @@ class Runs:
         shown = result_sheet_name(file_name)
         with self._private_copy(sheet, shown) as path:
             try:
-                plan, _ = plan_undo(path, ReadOptions(), journal=self.target.remember_in or self.target.journal)
+                connection = self.target.connection
+                plan, _ = plan_undo(path, ReadOptions(), journal=self.target.remember_in or self.target.journal,
+                                    sent=(self.target.journal, scope_of(connection.base_url, connection.key)))
             except ImporterError as exc:
                 raise type(exc)(str(exc).replace(str(path), shown)) from None
         return UndoPreview(replace(plan, delete=False).describe(), replace(plan, delete=True).describe())
