@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS meetings (
     content_key TEXT,               -- the hash identity, also when row_key is a row_id
     sent_fields TEXT,               -- JSON: the meetingInfo that made the meeting (or last changed it)
     first_sent_at REAL,             -- when this meeting was first sent (Zoom's created_at is not before)
+    last_sent_at REAL,              -- when its latest create was sent (a lost one may still be running)
+    user_id TEXT,                   -- the host it was sent for (whose Zoom list holds it)
     PRIMARY KEY (scope, row_key)
 );
 CREATE TABLE IF NOT EXISTS associations (
@@ -133,11 +135,15 @@ class MeetingEntry:
     content_key: str | None = None
     sent_fields: str | None = None  # JSON of the meetingInfo that made (or last changed) the meeting
     first_sent_at: float | None = None
+    last_sent_at: float | None = None
+    user_id: str | None = None  # the host it was sent for
 
 
-_ENTRY_COLUMNS = "row_key, state, meeting_id, error_code, error_message, content_key, sent_fields, first_sent_at"
+_ENTRY_COLUMNS = ("row_key, state, meeting_id, error_code, error_message, content_key, sent_fields, first_sent_at, "
+                  "last_sent_at, user_id")
 #: Columns added to `meetings` since the first journals, with their types: added when missing.
-_ADDED_COLUMNS = {"content_key": "TEXT", "sent_fields": "TEXT", "first_sent_at": "REAL"}
+_ADDED_COLUMNS = {"content_key": "TEXT", "sent_fields": "TEXT", "first_sent_at": "REAL", "last_sent_at": "REAL",
+                  "user_id": "TEXT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,21 +354,24 @@ class Journal:
         rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM meetings WHERE scope=?", (self.scope,))
         return {key: MeetingEntry(key, self._word(MeetingState, state), *rest) for key, state, *rest in rows}
 
-    def mark_sending(self, row_key: str, content_key: str, row_number: int, sent_fields: str | None = None) -> bool:
-        """Record that a create is about to be sent, with the fields it sends (JSON of its meetingInfo).
-        False when the journal already shows the meeting sent or made (a second guard behind the plan):
-        then nothing may be sent. A meeting `undo --delete` deleted is made anew, a new meeting."""
+    def mark_sending(self, row_key: str, content_key: str, row_number: int, sent_fields: str | None = None,
+                     user_id: str | None = None) -> bool:
+        """Record that a create is about to be sent, with the fields it sends (JSON of its meetingInfo)
+        and its host. False when the journal already shows the meeting sent or made (a second guard
+        behind the plan): then nothing may be sent. A meeting `undo --delete` deleted is made anew."""
         now = time.time()
         return self._write(
             "INSERT INTO meetings (scope, row_key, state, row_number, attempts, updated_at, content_key, sent_fields, "
-            "first_sent_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (scope, row_key) DO UPDATE SET "
+            "first_sent_at, last_sent_at, user_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (scope, row_key) DO UPDATE SET "
             "state=excluded.state, row_number=excluded.row_number, attempts=attempts+1, "
             "updated_at=excluded.updated_at, error_code=NULL, error_message=NULL, "
-            "content_key=excluded.content_key, sent_fields=excluded.sent_fields, "
+            "content_key=excluded.content_key, sent_fields=excluded.sent_fields, user_id=excluded.user_id, "
+            "last_sent_at=excluded.last_sent_at, "
             "meeting_id=CASE WHEN meetings.state=? THEN NULL ELSE meetings.meeting_id END, "
             "first_sent_at=CASE WHEN meetings.state=? OR meetings.first_sent_at IS NULL THEN excluded.first_sent_at "
             "ELSE meetings.first_sent_at END WHERE meetings.state IN (?, ?, ?)",
-            (self.scope, row_key, MeetingState.SENDING, row_number, now, content_key, sent_fields, now,
+            (self.scope, row_key, MeetingState.SENDING, row_number, now, content_key, sent_fields, now, now, user_id,
              MeetingState.DELETED, MeetingState.DELETED,
              MeetingState.FAILED, MeetingState.UNKNOWN, MeetingState.DELETED)) == 1
 
@@ -432,11 +441,11 @@ class Journal:
             "AND state=?", (self.scope, meeting_id, context_id, domain, LinkState.ASSOCIATED))
         return self._word(LinkedBy, found[0][0]) if found else None
 
-    def associations(self) -> frozenset[tuple[str, str, str]]:
-        """(meeting_id, context_id, domain) of every association of this scope known to exist."""
-        rows = self._read("SELECT meeting_id, context_id, domain FROM associations WHERE scope=? AND state=?",
-                          (self.scope, LinkState.ASSOCIATED))
-        return frozenset((meeting_id, context_id, domain) for meeting_id, context_id, domain in rows)
+    def associations(self, state: LinkState = LinkState.ASSOCIATED) -> dict[tuple[str, str, str], str | None]:
+        """(meeting_id, context_id, domain) -> course_id of every association of this scope in `state`."""
+        rows = self._read("SELECT meeting_id, context_id, domain, course_id FROM associations "
+                          "WHERE scope=? AND state=?", (self.scope, state))
+        return {(meeting_id, context_id, domain): course_id for meeting_id, context_id, domain, course_id in rows}
 
     def remove_association(self, meeting_id: str, context_id: str, domain: str) -> None:
         """`undo` removed the meeting from the course (bulkDisassociate)."""

@@ -111,7 +111,7 @@ class Plan:
         seen: set[str] = set()
         found = []
         for step in self.steps:
-            if step.change is not None and step.change.meeting_id not in seen:
+            if step.change is not None and step.changed is None and step.change.meeting_id not in seen:
                 seen.add(step.change.meeting_id)
                 found.append(step)
         return found
@@ -194,7 +194,25 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
     for key, members in groups.items():
         entry = known.get(key) or memory.by_content.get(members[0].content_key or "")
         _plan_group(_Group(members, entry, journal, retry_unknown, zoom, memory))
+    _refuse_conflicting_changes(steps)
     return Plan(steps, zoom)
+
+
+def _refuse_conflicting_changes(steps: list[Step]) -> None:
+    """Rows of one meeting that give it different fields: no change is applied (a PATCH for one would
+    be undone by the other's on the next run), and each changed row says why."""
+    by_meeting: dict[str, list[Step]] = {}
+    for step in steps:
+        if step.meeting_id is not None and step.check.request is not None:
+            by_meeting.setdefault(step.meeting_id, []).append(step)
+    for meeting_id, rows in by_meeting.items():
+        if not any(step.change for step in rows) or len({fields_text(step.request) for step in rows}) < 2:
+            continue
+        numbers = ", ".join(str(step.row_number) for step in rows)
+        for step in rows:
+            if step.change is not None:
+                step.changed = Outcome(Status.FAILED, meeting_id, "change-conflict",
+                                       f"rows {numbers} hold meeting {meeting_id} and give it different fields")
 
 
 def invalid_outcome(problems: Sequence[Problem]) -> Outcome:
@@ -644,6 +662,12 @@ def _with_change(step: Step, outcome: Outcome) -> Outcome:
         return replace(outcome, message=_joined(text, outcome.message))
     return replace(outcome, error_code=code, message=_joined(text, outcome.message),
                    next_step=code_step(code) or code_step("update-failed"))
+
+
+def stopped_change(step: Step) -> Outcome:
+    """A change the run stopped before sending."""
+    return Outcome(Status.FAILED, step.change.meeting_id if step.change else None, "update-failed",
+                   "the run stopped before this change was sent to Zoom")
 
 
 def settle_changes(plan: Plan, applied: dict[str, Outcome]) -> None:

@@ -284,7 +284,7 @@ class CreatePool:
             if self.stop.is_set() or job.request.user_id.lower() in self._blocked_hosts:
                 return None
             if not self.journal.mark_sending(job.row_key, job.content_key, job.request.row_number,
-                                             fields_text(job.request)):
+                                             fields_text(job.request), job.request.user_id):
                 raise _AlreadySent
             try:
                 answer = await self.client.create_and_associate(job.request.body())

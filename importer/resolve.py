@@ -11,10 +11,12 @@ margin for the two clocks), and not already known to the journal as another row'
     several                        the row stays unknown, naming them (a request went twice)
     the list could not be read     the row stays unknown, saying why
 
-Sending again is the step that could make a second meeting, so "none" is read widely: a
-meeting with the row's topic created since the row was sent, whatever its start and duration
-say (Zoom's list may write a start another way than the row did), is not "none". One such
-meeting is the row's; several keep the row unknown.
+Sending again is the step that could make a second meeting, so "none" is read narrowly: a
+meeting with the row's topic made about when it was sent (an hour either way) or with its start
+keeps the row unknown (`near-match`), as does a row changed since it was sent (it is looked up
+by the fields that were sent, as the journal keeps them; without them, "none" is not trusted).
+A meeting two lost rows match alike is neither's. Rows are looked up once their latest send is
+old enough that no request can still be running (sending.py).
 
 "None" is trusted only where Zoom would list the meeting if it existed: Zoom lists scheduled
 meetings that have not ended, so a row whose meeting has ended, or whose type is not
@@ -24,7 +26,9 @@ scheduled, stays unknown rather than risk a second meeting.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +39,8 @@ from .zoom import ZoomClient, ZoomError, ZoomMeeting
 
 #: Zoom's created_at and this machine's clock may disagree by this much (API.md: allow for skew).
 CLOCK_SKEW = timedelta(minutes=2)
+#: A meeting with the row's topic made this long before its send may still be its meeting (a fast clock).
+NEAR_WINDOW = timedelta(hours=1)
 #: "None found" is trusted only for a meeting that is still this far from its end: Zoom lists
 #: scheduled meetings until they end.
 STILL_LISTED_MARGIN = timedelta(minutes=15)
@@ -49,12 +55,24 @@ SEVERAL_STEP = ("keep one: put its id in this row's meeting_id and delete the ot
                 "then run the sheet again")
 
 
+@dataclass(frozen=True)
+class Lost:
+    """A row to look up: the create that was sent (its host and fields, as the journal kept them),
+    when it was first sent, and whether "none found" may be trusted: only when what was sent is
+    known (a row edited since, looked up by its new fields, could miss its meeting)."""
+
+    request: CreateRequest
+    sent_at: float | None
+    sent_known: bool
+
+
 class Resolver:
     """Looks rows up in Zoom, reading each host's list once per `round()`."""
 
     def __init__(self, client: ZoomClient, known_ids: Iterable[str] = (), now: datetime | None = None) -> None:
         self.client = client
-        #: Meeting ids the journal knows as some row's (and those claimed in this run): never another row's.
+        #: Meeting ids the journal or the sheet knows as some row's (and those found in this run): never
+        #: another row's.
         self.taken: set[str] = set(known_ids)
         self._now = now
         self._lists: dict[str, list[ZoomMeeting] | ZoomError] = {}
@@ -65,51 +83,78 @@ class Resolver:
         self._lists.clear()
         self.taken.update(known_ids)
 
-    async def look_up(self, requests: Sequence[tuple[CreateRequest, float | None]]) -> list[Lookup]:
-        """Each (row, when it was first sent) looked up; in order."""
-        hosts = sorted({request.user_id.lower() for request, _ in requests} - set(self._lists))
+    async def look_up(self, rows: Sequence[Lost]) -> list[Lookup]:
+        """Each row looked up; in order. A meeting two rows could claim is neither's: both stay unknown."""
+        hosts: dict[str, str] = {}  # in lower case -> as the first row spells it (a Zoom user id is case-sensitive)
+        for row in rows:
+            hosts.setdefault(row.request.user_id.lower(), row.request.user_id)
         gate = asyncio.Semaphore(HOSTS_AT_ONCE)
 
-        async def read(host: str) -> None:
+        async def read(host: str, spelled: str) -> None:
             async with gate:
                 try:
-                    self._lists[host] = await self.client.list_meetings(host)
+                    self._lists[host] = await self.client.list_meetings(spelled)
                 except ZoomError as exc:
                     self._lists[host] = exc
 
-        await asyncio.gather(*(read(host) for host in hosts))
-        return [self._decide(request, sent_at) for request, sent_at in requests]
+        await asyncio.gather(*(read(host, spelled) for host, spelled in hosts.items() if host not in self._lists))
+        candidates = [self._candidates(row) for row in rows]
+        claims = Counter(meeting.id for found in candidates if isinstance(found, list) for meeting in found)
+        decided = [self._decide(row, found, claims) for row, found in zip(rows, candidates, strict=True)]
+        self.taken.update(lookup.meeting_id for lookup in decided if lookup.meeting_id)
+        return decided
 
-    def _decide(self, request: CreateRequest, sent_at: float | None) -> Lookup:
-        listed = self._lists[request.user_id.lower()]
+    def _listed(self, row: Lost) -> list[ZoomMeeting] | ZoomError:
+        listed = self._lists[row.request.user_id.lower()]
+        return listed if isinstance(listed, ZoomError) else [m for m in listed if m.id not in self.taken]
+
+    def _candidates(self, row: Lost) -> list[ZoomMeeting] | ZoomError:
+        listed = self._listed(row)
         if isinstance(listed, ZoomError):
-            return Lookup(outcome=Outcome(Status.UNKNOWN, None, "lookup-failed",
-                                          f"its answer was lost, and Zoom's list of {request.user_id}'s meetings "
-                                          f"could not be read to find it: {listed}", UNKNOWN_STEP))
-        since = _since(sent_at)
-        free = [meeting for meeting in listed if meeting.id not in self.taken]
-        found = [meeting for meeting in free if matches(request, meeting, since)]
-        if not found and since is not None:  # the same topic, made since the row was sent: it is not "none"
-            found = [meeting for meeting in free if same_topic(request, meeting) and meeting.created_at is not None
-                     and meeting.created_at >= since]
-        if len(found) == 1:
+            return listed
+        since = _since(row.sent_at)
+        return [meeting for meeting in listed if matches(row.request, meeting, since)]
+
+    def _decide(self, row: Lost, found: list[ZoomMeeting] | ZoomError, claims: Counter[str]) -> Lookup:
+        request = row.request
+        if isinstance(found, ZoomError):
+            return _unknown("lookup-failed", f"its answer was lost, and Zoom's list of {request.user_id}'s meetings "
+                                             f"could not be read to find it: {found}")
+        if len(found) == 1 and claims[found[0].id] == 1:
             meeting = found[0]
-            self.taken.add(meeting.id)
             created = f", created {meeting.created_at:%Y-%m-%d %H:%M} UTC" if meeting.created_at else ""
             return Lookup(meeting.id, detail=f"its answer was lost; found in Zoom (meeting {meeting.id}{created}): "
                                              "linked to the course, not created again")
         if found:
             ids = ", ".join(meeting.id for meeting in found)
-            return Lookup(outcome=Outcome(
-                Status.UNKNOWN, None, "several-found",
-                f"its answer was lost, and {len(found)} meetings in Zoom match this row: {ids}", SEVERAL_STEP))
+            if len(found) == 1:
+                return _unknown("several-found", f"its answer was lost, and meeting {ids} in Zoom matches this row "
+                                                 "and another lost row alike", SEVERAL_STEP)
+            return _unknown("several-found", f"its answer was lost, and {len(found)} meetings in Zoom match this "
+                                             f"row: {ids}", SEVERAL_STEP)
+        listed = self._listed(row)
+        assert not isinstance(listed, ZoomError)
+        near = [meeting for meeting in listed if nearly(request, meeting, _since(row.sent_at))]
+        if near:  # not this row's for sure, but sending again could make a second one
+            ids = ", ".join(meeting.id for meeting in near)
+            return _unknown("near-match", f"its answer was lost, and Zoom holds a meeting with its topic that differs "
+                                          f"in start, duration or when it was made: {ids}",
+                            "check it in Zoom: if it is this row's, put its id in meeting_id and run again; if not, "
+                            "run again with --retry-unknown")
+        if not row.sent_known:
+            return _unknown("not-found", "its answer was lost, and Zoom holds no meeting like this row; but the row "
+                                         "was changed since it was sent (or the journal here does not know what was "
+                                         "sent), so its meeting may exist under the fields it was sent with")
         reason = unlisted_reason(request, self._now or datetime.now(UTC))
         if reason:
-            return Lookup(outcome=Outcome(Status.UNKNOWN, None, "not-listed",
-                                          f"its answer was lost, and Zoom's list does not show it; but {reason}, "
-                                          "so it may exist all the same", UNKNOWN_STEP))
+            return _unknown("not-listed", f"its answer was lost, and Zoom's list does not show it; but {reason}, "
+                                          "so it may exist all the same")
         return Lookup(absent=True, detail=f"its answer was lost; Zoom has no such meeting ({len(listed)} scheduled "
                                           f"meeting(s) of {request.user_id} read): sent again")
+
+
+def _unknown(code: str, message: str, step: str = UNKNOWN_STEP) -> Lookup:
+    return Lookup(outcome=Outcome(Status.UNKNOWN, None, code, message, step))
 
 
 def _since(sent_at: float | None) -> datetime | None:
@@ -126,6 +171,18 @@ def same_topic(request: CreateRequest, meeting: ZoomMeeting) -> bool:
 
 def _words(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def nearly(request: CreateRequest, meeting: ZoomMeeting, since: datetime | None) -> bool:
+    """The listed meeting has the row's topic and its start, or was made about when the row was sent
+    (an hour either way: the clocks may disagree by more than `CLOCK_SKEW`): not "none"."""
+    if not same_topic(request, meeting):
+        return False
+    if meeting.created_at is None or since is None:
+        return True
+    if meeting.created_at >= since - NEAR_WINDOW:
+        return True
+    return matches(request, meeting, None)
 
 
 def matches(request: CreateRequest, meeting: ZoomMeeting, since: datetime | None) -> bool:

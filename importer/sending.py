@@ -11,35 +11,47 @@ by then is kept.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .client import LtiClient
-from .journal import Journal
+from .journal import Journal, MeetingEntry
 from .lifecycle import (
     Action,
+    Lookup,
     Plan,
     Step,
     content_key,
     fields_text,
     links,
     lookup_steps,
+    meeting_change,
     settle_changes,
     settle_creates,
     settle_followers,
     settle_lookup,
+    stopped_change,
 )
-from .models import Outcome
+from .models import CreateRequest, Outcome
 from .options import Connection, ImportOptions, Progress, StopRequest, Zoom
 from .pool import CreateJob, CreatePool, PoolOptions
 from .reassociate import Reassociator
 from .statuses import Status
 
+if TYPE_CHECKING:
+    from .resolve import Lost
+
 #: Rounds of "look up this run's lost answers, send again what was never made": each round's
 #: sends may lose answers too (rarely); what is still lost after the last stays unknown.
 LOOKUP_ROUNDS = 3
-#: Seconds between a lost answer and looking it up: a request whose answer was lost may still be
-#: finishing at Zoom's end, and a meeting made after the list was read would be made twice.
-SETTLE_S = 2.0
+#: Seconds after a create was sent before "Zoom has no such meeting" is trusted: a request whose
+#: answer was lost (a gateway's 504, a timeout) may still be running at Zoom's end, and a meeting
+#: made after the list was read would be made twice. At least twice the request timeout.
+ABSENT_AFTER_S = 90.0
 
 
 def send_plan(plan: Plan, journal: Journal, connection: Connection, options: ImportOptions,
@@ -70,20 +82,37 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
     stop.listen(stop_requested)
     if stop.count:  # asked before anyone listened: nothing is sent (checked after listening, or one is lost)
         on_stop(stop.count)
-    rest = _Rest(zoom, journal, progress) if zoom is not None else None
+    rest = _Rest(zoom, journal, progress, pool.stop, connection.timeout) if zoom is not None else None
+
+    async def cancellable(phase: Awaitable[None]) -> None:
+        """A REST phase a second Ctrl-C abandons: its rows stay as they were (unknown, unchanged)."""
+        nonlocal abandon
+        task = asyncio.ensure_future(phase)
+        abandon = task.cancel
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not pool.stop.is_set():
+                raise
+        finally:
+            abandon = pool.abandon
+
     try:
         if rest is not None:
-            await rest.look_up(plan, lookup_steps(plan))
+            await cancellable(rest.look_up(plan, lookup_steps(plan)))
         await _create(plan, pool, progress)
         for _ in range(LOOKUP_ROUNDS if rest is not None else 0):
             lost = lookup_steps(plan, unknown_now=True)
             if not lost or pool.stop.is_set():
                 break
-            await asyncio.sleep(SETTLE_S)
-            await rest.look_up(plan, lost)  # type: ignore[union-attr]  # the loop runs only with rest
+            await cancellable(rest.look_up(plan, lost))  # type: ignore[union-attr]  # the loop runs only with rest
             await _create(plan, pool, progress, again=True)
-        if rest is not None and not pool.stop.is_set():
-            await rest.apply_changes(plan, options.concurrency)
+        if rest is not None:
+            if pool.stop.is_set():
+                settle_changes(plan, {step.change.meeting_id: stopped_change(step) for step in plan.updates()
+                                      if step.change is not None})
+            else:
+                await cancellable(rest.apply_changes(plan, options.concurrency))
         settle_followers(plan)
         to_link = links(plan)
         if to_link and not pool.stop.is_set():
@@ -109,6 +138,20 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
             await rest.client.aclose()
 
 
+def _lost(step: Step, entry: MeetingEntry | None) -> Lost:
+    """What to look a row up by: the create the journal says was sent (its host and fields), else the
+    row as it is now, and then "none found" is not trusted (the row may have changed since)."""
+    from .resolve import Lost
+
+    if entry is not None and entry.sent_fields and entry.user_id:
+        with suppress(ValueError):
+            sent = json.loads(entry.sent_fields)
+            if isinstance(sent, dict):
+                request = replace(step.request, user_id=entry.user_id, meeting_info=sent)
+                return Lost(request, entry.first_sent_at, sent_known=True)
+    return Lost(step.request, entry.first_sent_at if entry is not None else None, sent_known=False)
+
+
 async def _create(plan: Plan, pool: CreatePool, progress: Progress, again: bool = False) -> None:
     """The creates planned and not yet sent (`again`: those a lookup found never made)."""
     creates = [step for step in plan.of(Action.CREATE) if step.outcome is None]
@@ -130,42 +173,65 @@ async def _create(plan: Plan, pool: CreatePool, progress: Progress, again: bool 
 class _Rest:
     """What a run does through Zoom's REST API: look lost answers up, and apply changed rows."""
 
-    def __init__(self, zoom: Zoom, journal: Journal, progress: Progress) -> None:
+    def __init__(self, zoom: Zoom, journal: Journal, progress: Progress, stop: asyncio.Event, timeout: float) -> None:
         from .resolve import Resolver  # here: a run without Zoom loads none of it
         from .zoom import ZoomClient
 
         self.client = ZoomClient(zoom)
         self.journal = journal
         self.progress = progress
+        self.stop = stop
+        self.absent_after = max(ABSENT_AFTER_S, 2 * timeout)
         self.resolver = Resolver(self.client)
 
     async def look_up(self, plan: Plan, steps: list[Step]) -> None:
-        """Each row's meeting looked up in Zoom and settled; the journal records what was found."""
+        """Each row's meeting looked up in Zoom by what was sent, and settled; the journal records
+        what was found. Rows sent moments ago are looked up once no request of theirs can still be
+        running (ABSENT_AFTER_S); a stop while waiting leaves them as they are."""
+
         if not steps:
             return
+        entries = self.journal.meetings()
+        latest = max((entries[key].last_sent_at or 0.0 for key in (step.row_key for step in steps)
+                      if key in entries), default=0.0)
+        wait = latest + self.absent_after - time.time()
+        if wait > 0:
+            self.progress.start(f"waiting {wait:.0f} s before looking lost answers up (a request may still be "
+                                "running at Zoom)", len(steps))
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=wait)
+            self.progress.finish()
+            if self.stop.is_set():
+                return
+            entries = self.journal.meetings()
         self.progress.start("looking lost answers up in Zoom", len(steps))
         try:
-            entries = self.journal.meetings()
-            # Every meeting the journal knows is some row's (this run's creates too): never another's.
-            self.resolver.round(entry.meeting_id for entry in entries.values() if entry.meeting_id)
-            sent_at = [entries[step.row_key].first_sent_at if step.row_key in entries else None for step in steps]
-            found = await self.resolver.look_up([(step.request, at) for step, at in zip(steps, sent_at, strict=True)])
-            for step, lookup in zip(steps, found, strict=True):
-                key = step.row_key or ""
-                if lookup.meeting_id is not None:
-                    self.journal.record_found(key, lookup.meeting_id, step.content_key, fields_text(step.request),
-                                              lookup.detail)
-                elif lookup.absent:
-                    self.journal.record_absent(key, lookup.detail)
-                else:
-                    assert lookup.outcome is not None
-                    self.journal.record_event(lookup.outcome.error_code or "unresolved", lookup.outcome.message,
-                                              row_key=key)
+            # Every meeting the journal or the sheet knows is some row's (this run's creates too): never another's.
+            self.resolver.round([entry.meeting_id for entry in entries.values() if entry.meeting_id]
+                                + [step.check.prior.meeting_id for step in plan.steps if step.check.prior.meeting_id])
+            rows = [_lost(step, entries.get(step.row_key or "")) for step in steps]
+            found = await self.resolver.look_up(rows)
+            for step, row, lookup in zip(steps, rows, found, strict=True):
+                self._record(step, row.request, lookup)
                 settle_lookup(plan, step, lookup)
+                if lookup.meeting_id is not None and row.request.meeting_info != step.request.meeting_info:
+                    # Found as it was sent, and the row changed since: the change is applied to it.
+                    step.change = meeting_change(lookup.meeting_id, row.request.meeting_info,
+                                                 step.request.meeting_info)
                 self.progress.advance(lookup.outcome.status if lookup.outcome else
                                       Status.ASSOCIATED if lookup.meeting_id else Status.NOT_SENT)
         finally:
             self.progress.finish()
+
+    def _record(self, step: Step, sent: CreateRequest, lookup: Lookup) -> None:
+        key = step.row_key or ""
+        if lookup.meeting_id is not None:
+            self.journal.record_found(key, lookup.meeting_id, content_key(sent), fields_text(sent), lookup.detail)
+        elif lookup.absent:
+            self.journal.record_absent(key, lookup.detail)
+        else:
+            assert lookup.outcome is not None
+            self.journal.record_event(lookup.outcome.error_code or "unresolved", lookup.outcome.message, row_key=key)
 
     async def apply_changes(self, plan: Plan, concurrency: int) -> None:
         """PATCH each changed meeting once (Zoom counts it toward the host's 100 a day)."""
@@ -196,4 +262,7 @@ class _Rest:
             await asyncio.gather(*(apply(step) for step in steps))
         finally:
             self.progress.finish()
+            for step in steps:  # abandoned (a second Ctrl-C) before its PATCH was answered
+                if step.change is not None and step.change.meeting_id not in applied:
+                    applied[step.change.meeting_id] = stopped_change(step)
             settle_changes(plan, applied)

@@ -77,7 +77,7 @@ NEEDS_ACTION = frozenset(status for status, info in STATUSES.items() if info.nee
 
 #: Error codes that say the sheet asked for something that was not done, whatever the row's status:
 #: the row needs the coordinator, and the command exits 1.
-ACTION_CODES = frozenset({"change-not-applied", "update-failed", "undo-failed"})
+ACTION_CODES = frozenset({"change-not-applied", "change-conflict", "update-failed", "undo-failed"})
 
 #: The next step for an error code a coordinator can meet, said after the server's message.
 CODE_STEPS: dict[str, str] = {
@@ -92,6 +92,8 @@ CODE_STEPS: dict[str, str] = {
     "change-not-applied": "LTI Pro cannot change a meeting: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and "
                           "ZOOM_CLIENT_SECRET (a Server-to-Server OAuth app) and run again to apply it, or change "
                           "the meeting in Zoom",
+    "change-conflict": "make the rows that hold this meeting give it the same fields (or give one a row_id of "
+                       "its own and clear its meeting_id), then run again",
     "update-failed": "the meeting was not changed: fix what error_message says, then run the sheet again",
     "undo-failed": "run `importer undo` on this sheet again; rows already taken back are skipped",
     "connect": "the LTI Pro server could not be reached: nothing was created; check the network "

@@ -22,9 +22,9 @@ from pathlib import Path
 from .client import LtiClient
 from .columns import ColumnMap
 from .errors import ConfigError, InputError, JournalError
-from .journal import Journal, scope_of
+from .journal import Journal, LinkState, scope_of
 from .lifecycle import Action, Link, Plan, Step
-from .models import Answer, Outcome
+from .models import Answer, Course, Outcome
 from .options import Connection, Progress, ReadOptions, Zoom
 from .reader import read_sheet
 from .report import Report
@@ -57,24 +57,46 @@ class UndoPlan:
         return text + (f"; {left} row(s) without a meeting left as they are" if left else "")
 
 
+Key = tuple[str, str, str]  # (meeting id, contextId, domain): one association
+
+
+@dataclass(frozen=True)
+class _Journaled:
+    """What the journal knows of the associations and meetings a sheet names."""
+
+    linked: dict[Key, str | None]  # associations known to exist -> their courseId
+    removed: frozenset[Key]  # associations an earlier undo removed
+    deleted: frozenset[str]  # meetings an earlier `undo --delete` deleted
+
+    @classmethod
+    def read(cls, sent: tuple[Path, str] | None) -> _Journaled:
+        if sent is None or not sent[0].exists():
+            return cls({}, frozenset(), frozenset())
+        try:
+            with Journal(sent[0], sent[1]) as journal:
+                return cls(journal.associations(), frozenset(journal.associations(LinkState.REMOVED)),
+                           journal.deleted_meeting_ids())
+        except JournalError:
+            return cls({}, frozenset(), frozenset())
+
+
 def plan_undo(path: Path, read: ReadOptions | None = None, *, delete: bool = False,
               journal: Path | None = None, now: datetime | None = None,
               sent: tuple[Path, str] | None = None) -> tuple[UndoPlan, ColumnMap]:
     """Read a result sheet and say what undo would take back. Returns the plan and the sheet's
     columns (for writing the result). Nothing is sent. `journal` is where a --map is remembered;
-    `sent` (the journal's path and scope) says which associations were made since the sheet was
-    written (a not_associated row linked by a later run)."""
+    `sent` (the journal's path and scope) says what happened since the sheet was written: every
+    association of its meetings that exists (a course changed and run again, a not_associated row
+    linked later) is removed too; what an earlier undo removed or deleted is not asked again."""
     read = read or ReadOptions()
     memory = Memory(journal)
     try:
         columns, checks = check_sheet_rows(read_sheet(path, read.sheet), read, now, memory)
     finally:
         memory.close()
-    linked_since = _linked(sent)
+    known = _Journaled.read(sent)
     steps: list[Step] = []
-    links: list[Link] = []
-    meetings: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
+    links: dict[Key, Link] = {}
     for index, check in enumerate(checks):
         prior = check.prior
         step = Step(index, check, Action.SETTLED)
@@ -83,39 +105,32 @@ def plan_undo(path: Path, read: ReadOptions | None = None, *, delete: bool = Fal
             step.outcome = _as_it_was(step)
             continue
         step.meeting_id = prior.meeting_id
-        if prior.meeting_id not in meetings:
-            meetings.append(prior.meeting_id)
-        if check.request is None:
+        if prior.meeting_id in known.deleted:
+            step.outcome = Outcome(Status.DELETED, prior.meeting_id, None, "deleted by an earlier undo")
+        elif check.request is None:
             problems = "; ".join(p.describe() for p in check.problems if not p.warning)
             step.outcome = Outcome(Status(prior.status) if prior.status in set(Status) else Status.INVALID,
                                    prior.meeting_id, "undo-failed",
                                    f"its course cannot be read, so it cannot be removed: {problems}",
                                    "fix the cell named in error_message, then run `importer undo` again")
-            continue
-        step.action = Action.ASSOCIATE  # waiting: its association comes out, or it was never in
-        course = check.request.course
-        key = (prior.meeting_id, course.context_id, course.domain)
-        if key in seen or (prior.status in (Status.NOT_ASSOCIATED, Status.REMOVED) and key not in linked_since):
-            continue  # nothing linked to remove (or the same association as an earlier row's)
-        seen.add(key)
-        links.append(Link(index, prior.meeting_id, course))
+        else:
+            step.action = Action.ASSOCIATE  # waiting: its association comes out, or it was never in
+            course = check.request.course
+            key = (prior.meeting_id, course.context_id, course.domain)
+            never_in = prior.status in (Status.NOT_ASSOCIATED, Status.REMOVED) or key in known.removed
+            if key not in links and (key in known.linked or not never_in):
+                links[key] = Link(index, prior.meeting_id, course)
     if not any(step.meeting_id for step in steps):
         raise InputError(f"{path}: no row has a meeting_id: `importer undo` takes the result sheet of a run")
+    taken_back = {step.meeting_id: step.index for step in reversed(steps)
+                  if step.action is Action.ASSOCIATE and step.meeting_id is not None}
+    for key, course_id in known.linked.items():  # the meetings' other courses, as the journal knows them
+        if key[0] in taken_back and key not in links:
+            links[key] = Link(taken_back[key[0]], key[0], Course(key[1], key[2], course_id))
     # A meeting is deleted only when every row that holds it is taken back.
-    meetings = [meeting for meeting in meetings if all(
+    meetings = [meeting for meeting in taken_back if all(
         step.action is Action.ASSOCIATE for step in steps if step.meeting_id == meeting)]
-    return UndoPlan(Plan(steps), links, meetings, delete), columns
-
-
-def _linked(sent: tuple[Path, str] | None) -> frozenset[tuple[str, str, str]]:
-    """(meeting, contextId, domain) of every association the journal knows to exist."""
-    if sent is None or not sent[0].exists():
-        return frozenset()
-    try:
-        with Journal(sent[0], sent[1]) as journal:
-            return journal.associations()
-    except JournalError:
-        return frozenset()
+    return UndoPlan(Plan(steps), list(links.values()), meetings, delete), columns
 
 
 def _as_it_was(step: Step) -> Outcome:
@@ -147,7 +162,9 @@ def undo_file(path: Path, output: Path | None, connection: Connection, journal_p
         journal.lock()
         asyncio.run(_take_back(undo, journal, connection, zoom, progress, batch_size, max_attempts))
     judged = frozenset(step.row_number for step in undo.plan.steps if step.meeting_id)
-    return write_report(columns, undo.plan, output, done=frozenset({Status.DELETED if delete else Status.REMOVED}),
+    # A meeting an earlier undo deleted is taken back further than asked: done either way.
+    return write_report(columns, undo.plan, output,
+                        done=frozenset({Status.DELETED} if delete else {Status.REMOVED, Status.DELETED}),
                   judged=judged)
 
 
@@ -155,7 +172,7 @@ async def _take_back(undo: UndoPlan, journal: Journal, connection: Connection, z
                      progress: Progress, batch_size: int | None, max_attempts: int) -> None:
     from .reassociate import Batches
 
-    refused: dict[str, Answer] = {}  # meeting id -> the answer that kept one of its associations
+    answers: dict[Key, Answer] = {}  # each association's answer
     async with LtiClient(connection.base_url, connection.key, connection.secret,
                          calendar_user=connection.calendar_user, timeout=connection.timeout,
                          clock=connection.clock) as client:
@@ -163,70 +180,85 @@ async def _take_back(undo: UndoPlan, journal: Journal, connection: Connection, z
             progress.start("removing meetings from courses", len(undo.links))
 
             def settle(link: Link, answer: Answer) -> None:
+                answers[_key(link)] = answer
                 if answer.kind == "ok":
                     journal.remove_association(link.meeting_id, link.course.context_id, link.course.domain)
-                else:
-                    refused.setdefault(link.meeting_id, answer)
                 progress.advance(Status.REMOVED if answer.kind == "ok" else Status.FAILED)
 
             try:
                 await Batches(client.bulk_disassociate, batch_size or 400, max_attempts).run(undo.links, settle)
             finally:
                 progress.finish()
-    removed_now = {link.meeting_id for link in undo.links}
-    removing = {link.index for link in undo.links}
     for step in undo.plan.steps:
-        if step.outcome is not None or step.meeting_id is None:
-            continue
-        answer = refused.get(step.meeting_id)
-        if answer is not None:
-            reason = answer.error_message or f"bulkDisassociate answered {answer.error_code}"
-            step.outcome = Outcome(_kept_status(step), step.meeting_id, "undo-failed",
-                                   f"not removed from its course: {reason}", code_step("undo-failed"))
-        elif step.index in removing or (step.meeting_id in removed_now
-                                        and step.check.prior.status not in (Status.NOT_ASSOCIATED, Status.REMOVED)):
-            step.outcome = Outcome(Status.REMOVED, step.meeting_id, None, "removed from its course (bulkDisassociate)")
-        elif step.check.prior.status == Status.REMOVED:
-            step.outcome = Outcome(Status.REMOVED, step.meeting_id, None, "removed from its course by an earlier undo")
-        else:
-            step.outcome = Outcome(Status.REMOVED, step.meeting_id, None,
-                                   "it was never linked to its course: nothing to remove")
+        if step.outcome is None and step.meeting_id is not None:
+            step.outcome = _taken_back(step, [link for link in undo.links if link.index == step.index], answers)
     if undo.delete and zoom is not None:
-        await _delete(undo, journal, zoom, progress, refused)
+        await _delete(undo, journal, zoom, progress)
 
 
-async def _delete(undo: UndoPlan, journal: Journal, zoom: Zoom, progress: Progress,
-                  refused: dict[str, Answer]) -> None:
+def _key(link: Link) -> Key:
+    return (link.meeting_id, link.course.context_id, link.course.domain)
+
+
+def _taken_back(step: Step, links: list[Link], answers: dict[Key, Answer]) -> Outcome:
+    """A row after bulkDisassociate: its association (and those of its meeting's other courses the
+    journal knew, which `links` holds for the meeting's first row) removed, or why not."""
+    assert step.meeting_id is not None and step.check.request is not None
+    course = step.check.request.course
+    own = answers.get((step.meeting_id, course.context_id, course.domain))
+    others = [link for link in links if link.course.context_id != course.context_id
+              or link.course.domain != course.domain]
+    kept = [(link, answers.get(_key(link))) for link in others]
+    kept = [(link, answer) for link, answer in kept if answer is None or answer.kind != "ok"]
+    if own is not None and own.kind != "ok":
+        return Outcome(_kept_status(step), step.meeting_id, "undo-failed",
+                       f"not removed from its course: {_reason(own)}", code_step("undo-failed"))
+    if kept:
+        link, answer = kept[0]
+        return Outcome(_kept_status(step), step.meeting_id, "undo-failed",
+                       f"still in course {link.course.context_id} ({link.course.domain}), where a later run linked "
+                       f"it: {_reason(answer) if answer else 'not sent'}", code_step("undo-failed"))
+    also = f"; also from {len(others)} other course(s) a later run linked it to" if others else ""
+    if own is not None:
+        return Outcome(Status.REMOVED, step.meeting_id, None, f"removed from its course (bulkDisassociate){also}")
+    if step.check.prior.status == Status.NOT_ASSOCIATED:
+        return Outcome(Status.REMOVED, step.meeting_id, None, f"it was not in its course: nothing to remove{also}")
+    return Outcome(Status.REMOVED, step.meeting_id, None, f"removed from its course by an earlier undo{also}")
+
+
+def _reason(answer: Answer) -> str:
+    return answer.error_message or f"bulkDisassociate answered {answer.error_code}"
+
+
+async def _delete(undo: UndoPlan, journal: Journal, zoom: Zoom, progress: Progress) -> None:
     """Delete each meeting whose associations are all removed; every row of it says so."""
     from .zoom import ZoomClient, ZoomError, ZoomNotFound
 
-    doomed = [meeting for meeting in undo.meetings if meeting not in refused and all(
-        step.outcome is not None and step.outcome.status is Status.REMOVED
+    doomed = [meeting for meeting in undo.meetings if all(
+        step.outcome is not None and step.outcome.status is Status.REMOVED and step.outcome.error_code is None
         for step in undo.plan.steps if step.meeting_id == meeting)]
-    results: dict[str, Outcome] = {}
+    results: dict[str, tuple[Status, str | None, str]] = {}  # meeting -> (status, code, what happened)
     progress.start("deleting meetings in Zoom", len(doomed))
     try:
         async with ZoomClient(zoom) as client:
             for meeting in doomed:
                 try:
                     await client.delete_meeting(meeting)
-                    text = "removed from its course and deleted in Zoom"
+                    results[meeting] = (Status.DELETED, None, "then deleted in Zoom")
                 except ZoomNotFound:  # deleted already: by an earlier try whose answer was lost, or by hand
-                    text = "removed from its course; the meeting no longer exists in Zoom"
+                    results[meeting] = (Status.DELETED, None, "the meeting no longer exists in Zoom")
                 except ZoomError as exc:
-                    results[meeting] = Outcome(Status.REMOVED, meeting, "undo-failed",
-                                               f"removed from its course, but not deleted: {exc}",
-                                               code_step("undo-failed"))
-                    progress.advance(Status.REMOVED)
-                    continue
-                journal.mark_deleted(meeting)
-                results[meeting] = Outcome(Status.DELETED, meeting, None, text)
-                progress.advance(Status.DELETED)
+                    results[meeting] = (Status.REMOVED, "undo-failed", f"but not deleted: {exc}")
+                if results[meeting][0] is Status.DELETED:
+                    journal.mark_deleted(meeting)
+                progress.advance(results[meeting][0])
     finally:
         progress.finish()
     for step in undo.plan.steps:
         if step.meeting_id in results and step.outcome is not None and step.outcome.status is Status.REMOVED:
-            step.outcome = results[step.meeting_id]
+            status, code, text = results[step.meeting_id]
+            step.outcome = Outcome(status, step.meeting_id, code, f"{step.outcome.message}; {text}",
+                                   code_step(code) if code else None)
 
 
 def _kept_status(step: Step) -> Status:

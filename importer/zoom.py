@@ -203,7 +203,7 @@ class ZoomClient:
             if page_token:
                 params["next_page_token"] = page_token
             body = self._object(call, await self._request("GET", path, self._medium, params=params))
-            page = body.get("meetings", [])
+            page = body.get("meetings")
             if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
                 raise self._error(ZoomError, call, "the answer's meetings are not a list of meetings",
                                   code="unreadable")
@@ -211,6 +211,12 @@ class ZoomClient:
             following = body.get("next_page_token")
             page_token = following if isinstance(following, str) else ""
             if not page_token:
+                total = body.get("total_records")
+                if isinstance(total, int) and not isinstance(total, bool) and total > len(meetings):
+                    # A list that says it holds more than it gave (paged another way): not the whole list.
+                    raise self._error(ZoomError, call, f"Zoom says the host has {total} meetings and gave "
+                                                       f"{len(meetings)}; the list cannot be read to its end",
+                                      code="unreadable")
                 return meetings
             if page_token in seen:
                 raise self._error(ZoomError, call, "Zoom named a page already read as the next one; the list "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from importer.lifecycle import meeting_change
 from importer.models import Course, CreateRequest
-from importer.resolve import Resolver, matches, row_start, unlisted_reason
+from importer.resolve import Lost, Resolver, matches, row_start, unlisted_reason
 from importer.zoom import ZoomMeeting
 
 NOW = datetime(2027, 9, 1, 12, 0, tzinfo=UTC)
@@ -120,10 +121,12 @@ class Listing:
         return self.meetings
 
 
-def look_up(listing: Listing, *taken: str) -> Any:
+def look_up(listing: Listing, *taken: str, rows: tuple[CreateRequest, ...] = (), sent_known: bool = True) -> Any:
+    """The first row's lookup (the others looked up with it)."""
     resolver = Resolver(listing, now=NOW)  # type: ignore[arg-type]
     resolver.round(taken)
-    return asyncio.run(resolver.look_up([(request(), SENT.timestamp())]))[0]
+    lost = [Lost(row, SENT.timestamp(), sent_known) for row in (rows or (request(),))]
+    return asyncio.run(resolver.look_up(lost))[0]
 
 
 def test_one_match_is_found_none_is_absent_and_another_rows_meeting_is_never_taken() -> None:
@@ -132,17 +135,36 @@ def test_one_match_is_found_none_is_absent_and_another_rows_meeting_is_never_tak
     assert look_up(Listing(listed()), "91970000001").absent  # the journal knows it as another row's
 
 
-def test_the_same_topic_made_since_sending_is_never_none_however_its_start_reads() -> None:
+def test_a_meeting_with_the_topic_but_another_start_is_not_none_and_not_the_rows() -> None:
     other_start = listed(start_time=datetime(2027, 9, 8, 16, 0, tzinfo=UTC))
-    assert look_up(Listing(other_start)).meeting_id == "91970000001"
-    twice = look_up(Listing(other_start, listed(id="91970000002", start_time=other_start.start_time)))
-    assert twice.meeting_id is None and not twice.absent and twice.outcome.error_code == "several-found"
+    near = look_up(Listing(other_start))
+    assert near.meeting_id is None and not near.absent and near.outcome.error_code == "near-match"
+    # Made long before the row was sent, at another time: another meeting, not this row's.
     older = listed(start_time=other_start.start_time, created_at=SENT - timedelta(days=3))
-    assert look_up(Listing(older)).absent  # made before the row was sent: not its meeting
+    assert look_up(Listing(older)).absent
+    # The same start, made before the send by more than the skew (a fast clock): not "none" either.
+    early = listed(created_at=SENT - timedelta(minutes=4))
+    assert look_up(Listing(early)).outcome.error_code == "near-match"
 
 
-def test_a_new_start_or_zone_is_sent_with_the_other_a_start_is_read_in_its_zone() -> None:
-    sent = {"topic": "A", "start_time": "2027-09-08T10:00:00", "timezone": "America/New_York"}
-    moved = meeting_change("1", sent, sent | {"timezone": "America/Chicago"})
-    assert moved is not None and moved.fields == ("timezone",)
-    assert moved.patch == {"start_time": "2027-09-08T10:00:00", "timezone": "America/Chicago"}
+def test_a_meeting_two_lost_rows_match_alike_is_neithers() -> None:
+    twin = request(agenda="Section B")  # another identity, the same topic, start and duration
+    shared = look_up(Listing(listed()), rows=(request(), twin))
+    assert shared.meeting_id is None and shared.outcome.error_code == "several-found"
+
+
+def test_none_found_is_not_trusted_when_what_was_sent_is_not_known() -> None:
+    assert look_up(Listing(), sent_known=False).outcome.error_code == "not-found"
+    assert look_up(Listing(listed()), sent_known=False).meeting_id == "91970000001"
+
+
+def test_a_host_is_asked_for_as_the_row_spells_it() -> None:
+    asked: list[str] = []
+
+    class Spelling(Listing):
+        async def list_meetings(self, user_id: str) -> list[ZoomMeeting]:
+            asked.append(user_id)
+            return []
+
+    look_up(Spelling(), rows=(replace(request(), user_id="KdYkJnIm-Zoom-Id"),))
+    assert asked == ["KdYkJnIm-Zoom-Id"]

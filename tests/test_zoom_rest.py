@@ -32,9 +32,10 @@ START = datetime(2027, 9, 6, 7, 0)
 
 
 @pytest.fixture(autouse=True)
-def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pause before looking this run's lost answers up (2 s) is for Zoom's servers, not the simulator's."""
-    monkeypatch.setattr(sending, "SETTLE_S", 0.05)
+def quick_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait before trusting "no such meeting" (90 s, at least twice the request timeout) is for Zoom's
+    servers; the simulator's requests end within their timeout (runs here use 0.5 s: a 1 s wait)."""
+    monkeypatch.setattr(sending, "ABSENT_AFTER_S", 0.05)
 
 
 @pytest.fixture
@@ -50,6 +51,8 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: SimulatorSer
     monkeypatch.chdir(tmp_path)
 
     def run(args: list[str], zoom: bool = True, input: str | None = None) -> Result:
+        if args[0] == "run" and "--timeout" not in args:
+            args = [*args, "--timeout", "0.5"]
         env = {"LTI_KEY": KEY, "LTI_SECRET": SECRET, "LTI_BASE_URL": server.base_url,
                "IMPORTER_JOURNAL": str(tmp_path / "journal.sqlite3")}
         if zoom:
@@ -376,3 +379,89 @@ def test_undo_removes_an_association_a_later_run_made_though_the_sheet_says_not_
     assert "4 association(s) to remove" in result.output
     assert linked(server) == set()
     assert [r["import_status"] for r in read_xlsx(tmp_path / "term.result.undo.xlsx")][3] == "removed"
+
+
+# --- what a review found: each once a duplicate, a wrong link, or an association left -----------------
+
+
+def lose_every_answer(invoke: Callable[..., Result], server: SimulatorServer, sheet: Path) -> list[dict[str, Any]]:
+    server.config.p_500_after = 1.0  # every create is made, and its answer lost
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"], zoom=False).exit_code == 1
+    server.config.p_500_after = 0.0
+    return read_xlsx(sheet.with_name(f"{sheet.stem}.result.xlsx"))
+
+
+def test_a_lost_row_edited_before_the_next_run_is_looked_up_as_it_was_sent_never_made_twice(invoke, server,
+                                                                                            tmp_path):
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101", row_id="R-1"), row("CHEM 110", context="ctx-2")])
+    lose_every_answer(invoke, server, sheet)
+    made = {m["meetingInfo"]["topic"]: m["id"] for m in meetings(server)}
+    edited = edit(tmp_path / "term.result.xlsx", tmp_path / "edited.xlsx",
+                  {0: {"Topic": "BIO 101 Lecture"}, 1: {"Topic": "CHEM 110 Lab"}})
+
+    result = invoke(["run", str(edited), "-o", str(tmp_path / "out.xlsx"), "--rate", "0", "--quiet"])
+
+    assert len(meetings(server)) == 2 and len(creates(server)) == 2  # nothing made twice
+    with_id, without = read_xlsx(tmp_path / "out.xlsx")
+    # The row_id row: found by what was sent, linked, and its new topic applied.
+    assert (with_id["import_status"], with_id["meeting_id"]) == ("updated", made["BIO 101"])
+    assert [p["body"] for p in patches(server)] == [{"topic": "BIO 101 Lecture"}]
+    # The row without one is a new identity: what it was sent as is not known, so "none" is not trusted.
+    assert (without["import_status"], without["error_code"]) == ("unknown", "not-found")
+    assert result.exit_code == 1
+
+
+def test_a_create_still_running_when_its_answer_was_lost_is_found_not_sent_again(invoke, server, tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(sending, "ABSENT_AFTER_S", 2.5)  # longer than the server takes (1.2 s)
+    server.config.latency_s = 1.2  # every call answers after the 0.5 s timeout: a create is made after it
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101")])
+
+    invoke(["run", str(sheet), "--rate", "0", "--quiet", "--max-attempts", "1"])
+
+    assert len(meetings(server)) == 1 and len(creates(server)) == 1
+    found = read_xlsx(tmp_path / "term.result.xlsx")[0]
+    assert found["meeting_id"] == meetings(server)[0]["id"] and "found in Zoom" in found["error_message"]
+
+
+def test_rows_that_give_one_meeting_different_fields_change_nothing(invoke, server, tmp_path):
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101", row_id="R-1"), row("BIO 101", row_id="R-1",
+                                                                               context="ctx-x")])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"]).exit_code == 0
+    edited = edit(tmp_path / "term.result.xlsx", tmp_path / "edited.xlsx", {1: {"Duration": 45}})
+
+    result = invoke(["run", str(edited), "-o", str(tmp_path / "out.xlsx"), "--rate", "0", "--quiet"])
+
+    assert result.exit_code == 1 and patches(server) == []
+    first, second = read_xlsx(tmp_path / "out.xlsx")
+    assert (first["error_code"], second["error_code"]) == (None, "change-conflict")
+    assert "rows 2, 3 hold meeting" in second["error_message"]
+
+
+def test_undo_after_a_course_change_removes_the_meeting_from_both_courses(invoke, server, tmp_path):
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101", row_id="R-1", context="ctx-1")])
+    assert invoke(["run", str(sheet), "--rate", "0", "--quiet"]).exit_code == 0
+    moved = edit(tmp_path / "term.result.xlsx", tmp_path / "moved.xlsx", {0: {"Context ID": "ctx-2"}})
+    assert invoke(["run", str(moved), "--rate", "0", "--quiet"]).exit_code == 0
+    meeting = meetings(server)[0]["id"]
+    assert linked(server) == {(meeting, "ctx-1"), (meeting, "ctx-2")}
+
+    result = invoke(["undo", str(tmp_path / "moved.result.xlsx"), "--delete", "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 association(s) to remove" in result.output
+    assert linked(server) == set() and meetings(server) == []
+    assert "also from 1 other course(s)" in read_xlsx(tmp_path / "moved.result.undo.xlsx")[0]["error_message"]
+
+
+def test_undo_twice_asks_nothing_again(invoke, server, tmp_path):
+    undo_sheet(invoke, tmp_path)
+    assert invoke(["undo", str(tmp_path / "term.result.xlsx"), "--delete", "--yes"]).exit_code == 0
+    sent = len(server.state.snapshot()["requests"]) + len(server.state.snapshot()["zoom_requests"])
+
+    again = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--delete", "--yes", "-o", str(tmp_path / "2.xlsx")])
+
+    assert again.exit_code == 0, again.output
+    assert "0 association(s) to remove from their courses (bulkDisassociate), 0 meeting(s)" in again.output
+    assert len(server.state.snapshot()["requests"]) + len(server.state.snapshot()["zoom_requests"]) == sent
+    assert [r["import_status"] for r in read_xlsx(tmp_path / "2.xlsx")] == ["deleted"] * 4 + ["invalid"]
