@@ -50,8 +50,9 @@ if TYPE_CHECKING:
 LOOKUP_ROUNDS = 3
 #: Seconds after a create was sent before "Zoom has no such meeting" is trusted: a request whose
 #: answer was lost (a gateway's 504, a timeout) may still be running at Zoom's end, and a meeting
-#: made after the list was read would be made twice. At least twice the request timeout.
-ABSENT_AFTER_S = 90.0
+#: made after the list was read would be made twice. At least twice the request timeout (so 60 s
+#: with the default 30 s). A meeting found is found at once; only "none" waits.
+ABSENT_AFTER_S = 30.0
 
 
 def send_plan(plan: Plan, journal: Journal, connection: Connection, options: ImportOptions,
@@ -186,42 +187,48 @@ class _Rest:
 
     async def look_up(self, plan: Plan, steps: list[Step]) -> None:
         """Each row's meeting looked up in Zoom by what was sent, and settled; the journal records
-        what was found. Rows sent moments ago are looked up once no request of theirs can still be
-        running (ABSENT_AFTER_S); a stop while waiting leaves them as they are."""
-
-        if not steps:
-            return
-        entries = self.journal.meetings()
-        latest = max((entries[key].last_sent_at or 0.0 for key in (step.row_key for step in steps)
-                      if key in entries), default=0.0)
-        wait = latest + self.absent_after - time.time()
-        if wait > 0:
-            self.progress.start(f"waiting {wait:.0f} s before looking lost answers up (a request may still be "
-                                "running at Zoom)", len(steps))
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), timeout=wait)
-            self.progress.finish()
-            if self.stop.is_set():
-                return
+        what was found. "None found" for a row sent moments ago is trusted only once no request of
+        its can still be running (`absent_after`): it is looked up again then. A stop while waiting
+        leaves those rows as they are."""
+        while steps:
             entries = self.journal.meetings()
-        self.progress.start("looking lost answers up in Zoom", len(steps))
-        try:
             # Every meeting the journal or the sheet knows is some row's (this run's creates too): never another's.
             self.resolver.round([entry.meeting_id for entry in entries.values() if entry.meeting_id]
                                 + [step.check.prior.meeting_id for step in plan.steps if step.check.prior.meeting_id])
             rows = [_lost(step, entries.get(step.row_key or "")) for step in steps]
-            found = await self.resolver.look_up(rows)
-            for step, row, lookup in zip(steps, rows, found, strict=True):
-                self._record(step, row.request, lookup)
-                settle_lookup(plan, step, lookup)
-                if lookup.meeting_id is not None and row.request.meeting_info != step.request.meeting_info:
-                    # Found as it was sent, and the row changed since: the change is applied to it.
-                    step.change = meeting_change(lookup.meeting_id, row.request.meeting_info,
-                                                 step.request.meeting_info)
-                self.progress.advance(lookup.outcome.status if lookup.outcome else
-                                      Status.ASSOCIATED if lookup.meeting_id else Status.NOT_SENT)
-        finally:
+            self.progress.start("looking lost answers up in Zoom", len(steps))
+            try:
+                found = await self.resolver.look_up(rows)
+                young: list[tuple[Step, float]] = []
+                for step, row, lookup in zip(steps, rows, found, strict=True):
+                    entry = entries.get(step.row_key or "")
+                    ready = (entry.last_sent_at or 0.0) + self.absent_after if entry is not None else 0.0
+                    if lookup.absent and ready > time.time():
+                        young.append((step, ready))
+                        continue
+                    self._settle(plan, step, row, lookup)
+            finally:
+                self.progress.finish()
+            if not young:
+                return
+            wait = max(ready for _, ready in young) - time.time()
+            self.progress.start(f"waiting {wait:.0f} s to be sure {len(young)} lost request(s) are not still "
+                                "running at Zoom", len(young))
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=max(0.0, wait))
             self.progress.finish()
+            if self.stop.is_set():
+                return
+            steps = [step for step, _ in young]
+
+    def _settle(self, plan: Plan, step: Step, row: Lost, lookup: Lookup) -> None:
+        self._record(step, row.request, lookup)
+        settle_lookup(plan, step, lookup)
+        if lookup.meeting_id is not None and row.request.meeting_info != step.request.meeting_info:
+            # Found as it was sent, and the row changed since: the change is applied to it.
+            step.change = meeting_change(lookup.meeting_id, row.request.meeting_info, step.request.meeting_info)
+        self.progress.advance(lookup.outcome.status if lookup.outcome else
+                              Status.ASSOCIATED if lookup.meeting_id else Status.NOT_SENT)
 
     def _record(self, step: Step, sent: CreateRequest, lookup: Lookup) -> None:
         key = step.row_key or ""
