@@ -12,7 +12,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import random
 import threading
 import time
@@ -29,7 +28,7 @@ from . import faults
 from .canvas import canvas_routes
 from .config import FUTURE_SKEW_S, SimConfig
 from .state import SimState
-from .validation import bulk_items, normalize_item, validate_create_body
+from .validation import bulk_items, normalize_item, read_json, validate_create_body
 from .zoom import zoom_routes
 
 PREFIX = "/api/v1/lti/rich"
@@ -234,16 +233,6 @@ class Simulator:
 Effect = Callable[[Simulator, Any], Reply]
 
 
-async def _read_json(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _new_record(endpoint: str, request: Request, body: Any) -> dict[str, Any]:
     return {
         "endpoint": endpoint,
@@ -271,7 +260,7 @@ def _drop(sim: Simulator, record: dict[str, Any], outcome: str) -> Response:
 
 
 async def _handle(sim: Simulator, endpoint: str, effect: Effect, request: Request) -> Response:
-    body = await _read_json(request)
+    body = await read_json(request)
     record = _new_record(endpoint, request, body)
     if endpoint == "bulkImport":
         items = bulk_items(body)

@@ -7,11 +7,14 @@ Each check returns an error message ``"<field>: <what is wrong>"`` or None.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.requests import Request
 
 MEETING_TYPES = frozenset({1, 2, 3, 8})
 TYPES_NEEDING_START = frozenset({2, 8})
@@ -241,3 +244,14 @@ def normalize_item(item: Any) -> dict[str, Any] | None:
         "domain": item["domain"],
         "courseId": course_id,
     }
+
+
+async def read_json(request: Request) -> Any:
+    """A request's JSON body; None when it is empty or not JSON (the endpoint then refuses the body)."""
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None

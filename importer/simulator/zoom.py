@@ -22,7 +22,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from starlette.routing import Route
 
 from . import faults
 from .state import RECURRING_TYPE, merged_meeting_info
-from .validation import DEFAULT_MEETING_TYPE, is_valid_timezone, validate_meeting_info
+from .validation import DEFAULT_MEETING_TYPE, is_valid_timezone, read_json, validate_meeting_info
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -114,16 +113,6 @@ def _basic(request: Request) -> tuple[str, str] | None:
 
 def _recorded_query(request: Request) -> dict[str, str]:
     return {key: value for key, value in request.query_params.items() if key.lower() not in UNRECORDED_QUERY}
-
-
-async def _read_json(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
 
 
 def _utc_z(moment: datetime) -> str:
@@ -414,7 +403,7 @@ class ZoomFake:
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
         """A REST call: the per-second window and injected refusals, then the token, then the
         endpoint; recorded with its JSON body, never with its token."""
-        body = await _read_json(request) if request.method == "PATCH" else None
+        body = await read_json(request) if request.method == "PATCH" else None
         record = self._record(request, body)
         await self.sim.latency()
         call = self.state.next_zoom_call()
