@@ -162,14 +162,8 @@ class Simulator:
         return Reply(200, {"status": True, "result": {"id": meeting_id}}, "created", changed=True)
 
     def _daily_cap_reply(self, user_id: str, now: float) -> Reply | None:
-        cap = self.config.daily_cap_per_host
-        if cap <= 0:
-            return None
-        start, end = faults.utc_day_bounds(now)
-        if self.state.daily_changes(user_id, start, end) < cap:
-            return None
-        headers = {"Retry-After": faults.next_utc_midnight_iso(now)}
-        return Reply(429, faults.daily_cap_body(cap), "429-daily", headers)
+        refusal = faults.daily_cap_refusal(self.config, self.state, user_id, now)
+        return Reply(429, refusal[0], "429-daily", refusal[1]) if refusal else None
 
     def bulk_import(self, body: Any) -> Reply:
         items, refusal = self._bulk_items(body)

@@ -12,12 +12,15 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .config import SimConfig
+
+if TYPE_CHECKING:
+    from .state import SimState
 
 RATE_LIMIT_BODY = {"code": 429, "message": "You have reached the maximum per-second rate limit"}
 TOO_MANY_BODY = {"code": 429, "message": "Too many requests. Please try again later."}
@@ -105,14 +108,20 @@ def next_utc_midnight_iso(now: float) -> str:
     return _iso_utc(utc_day_bounds(now)[1])
 
 
-def daily_cap_body(cap: int) -> dict[str, Any]:
-    return {
-        "code": 429,
-        "message": (
-            f"You have exceeded the daily rate limit ({cap}) of Create meeting API requests "
-            "permitted for this particular user. You may resume these requests at GMT 00:00:00."
-        ),
-    }
+def daily_cap_refusal(config: SimConfig, state: SimState, user_id: str, now: float,
+                      what: str = "Create meeting") -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The body and headers of a 429 for a host past its daily cap of creates and updates (both
+    count), or None while it may go on."""
+    cap = config.daily_cap_per_host
+    if cap <= 0:
+        return None
+    start, end = utc_day_bounds(now)
+    if state.daily_changes(user_id, start, end) < cap:
+        return None
+    message = (f"You have exceeded the daily rate limit ({cap}) of {what} API requests permitted for this "
+               "particular user. You may resume these requests at GMT 00:00:00.")
+    body = {"code": 429, "message": message}
+    return body, {"Retry-After": next_utc_midnight_iso(now)}
 
 
 class RateWindow:

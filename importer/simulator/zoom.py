@@ -230,16 +230,6 @@ def _meeting_id(request: Request) -> str | None:
     return None
 
 
-def daily_cap_body(cap: int) -> dict[str, Any]:
-    return {
-        "code": 429,
-        "message": (
-            f"You have exceeded the daily rate limit ({cap}) of Meeting Create/Update API requests "
-            "permitted for this particular user. You may resume these requests at GMT 00:00:00."
-        ),
-    }
-
-
 class ZoomFake:
     """Per-app runtime of the fake Zoom: its own per-second window. Everything that changes
     (tokens, calls, meetings, updates, deletions) lives in SimState, so ``reset()`` clears it."""
@@ -303,13 +293,8 @@ class ZoomFake:
         return None if verdict == "ok" else ZoomReply(401, INVALID_TOKEN, f"token-{verdict}")
 
     def _over_daily_cap(self, user_id: str, now: float) -> ZoomReply | None:
-        cap = self.config.daily_cap_per_host
-        if cap <= 0:
-            return None
-        start, end = faults.utc_day_bounds(now)
-        if self.state.daily_changes(user_id, start, end) < cap:
-            return None
-        return ZoomReply(429, daily_cap_body(cap), "429-daily", {"Retry-After": faults.next_utc_midnight_iso(now)})
+        refusal = faults.daily_cap_refusal(self.config, self.state, user_id, now, "Meeting Create/Update")
+        return ZoomReply(429, refusal[0], "429-daily", refusal[1]) if refusal else None
 
     # -- endpoints -----------------------------------------------------------------------------
 
