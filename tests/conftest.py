@@ -53,3 +53,17 @@ def sim_config() -> SimConfig:
 def sim(sim_config: SimConfig) -> Iterator[SimulatorServer]:
     with SimulatorServer(sim_config) as server:
         yield server
+
+
+@pytest.fixture
+def start_simulator() -> Iterator[Callable[[SimConfig], SimulatorServer]]:
+    """Start a simulator of its own for a test (a fault or limit configuration); all are stopped after it."""
+    servers: list[SimulatorServer] = []
+
+    def start(config: SimConfig) -> SimulatorServer:
+        servers.append(SimulatorServer(config).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

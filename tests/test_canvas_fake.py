@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -98,17 +98,8 @@ def canvas(demo_server: SimulatorServer, client: httpx.Client) -> Canvas:
 
 
 @pytest.fixture
-def make_canvas(client: httpx.Client) -> Iterator[Any]:
-    servers: list[SimulatorServer] = []
-
-    def make(**overrides: Any) -> Canvas:
-        server = SimulatorServer(dataclasses.replace(demo_config(), **overrides)).start()
-        servers.append(server)
-        return Canvas(server, client)
-
-    yield make
-    for server in servers:
-        server.stop()
+def make_canvas(client: httpx.Client, start_simulator: Callable[[SimConfig], SimulatorServer]) -> Any:
+    return lambda **overrides: Canvas(start_simulator(dataclasses.replace(demo_config(), **overrides)), client)
 
 
 # -- one course ------------------------------------------------------------------------------

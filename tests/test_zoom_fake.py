@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,18 +138,10 @@ def zoom(clocked_server: SimulatorServer, client: httpx.Client) -> Zoom:
 
 
 @pytest.fixture
-def make_zoom(client: httpx.Client) -> Iterator[Any]:
+def make_zoom(client: httpx.Client, start_simulator: Callable[[SimConfig], SimulatorServer]) -> Any:
     """A dedicated simulator per call, for fault and limit configurations (clock at SEPT_1_3PM)."""
-    servers: list[SimulatorServer] = []
-
-    def make(**overrides: Any) -> Zoom:
-        server = SimulatorServer(SimConfig(**{"clock": FakeClock(SEPT_1_3PM), **overrides})).start()
-        servers.append(server)
-        return Zoom(server, client)
-
-    yield make
-    for server in servers:
-        server.stop()
+    return lambda **overrides: Zoom(start_simulator(SimConfig(**{"clock": FakeClock(SEPT_1_3PM), **overrides})),
+                                    client)
 
 
 # -- the token ------------------------------------------------------------------------------
