@@ -465,3 +465,35 @@ def test_undo_twice_asks_nothing_again(invoke, server, tmp_path):
     assert "0 association(s) to remove from their courses (bulkDisassociate), 0 meeting(s)" in again.output
     assert len(server.state.snapshot()["requests"]) + len(server.state.snapshot()["zoom_requests"]) == sent
     assert [r["import_status"] for r in read_xlsx(tmp_path / "2.xlsx")] == ["deleted"] * 4 + ["invalid"]
+
+
+@pytest.mark.parametrize("made", [True, False])
+def test_a_lost_cross_listed_meeting_is_found_or_made_once_and_linked_to_both_courses(invoke, server, tmp_path,
+                                                                                     made):
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101", context="ctx-1"), row("BIO 101", context="ctx-2")])
+    lose_every_answer(invoke, server, sheet)
+    if not made:  # as if the request never reached Zoom
+        server.state.delete_meeting(meetings(server)[0]["id"])
+
+    result = invoke(["run", str(tmp_path / "term.result.xlsx"), "-o", str(tmp_path / "out.xlsx"), "--rate", "0",
+                     "--quiet"])
+
+    assert result.exit_code == 0, result.output
+    assert len(meetings(server)) == 1
+    meeting = meetings(server)[0]["id"]
+    rows = read_xlsx(tmp_path / "out.xlsx")
+    assert [r["meeting_id"] for r in rows] == [meeting, meeting]
+    assert [r["import_status"] for r in rows] == (["associated", "associated"] if made else ["created", "associated"])
+    assert {(meeting, "ctx-1"), (meeting, "ctx-2")} <= linked(server)
+
+
+def test_a_lost_row_found_and_edited_since_is_changed_once(invoke, server, tmp_path):
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101", row_id="R-1")])
+    lose_every_answer(invoke, server, sheet)
+    edited = edit(tmp_path / "term.result.xlsx", tmp_path / "edited.xlsx", {0: {"Duration": 75}})
+    for n in range(2):
+        result = invoke(["run", str(edited), "-o", str(tmp_path / f"out{n}.xlsx"), "--rate", "0", "--quiet"])
+        assert result.exit_code == 0, result.output
+    assert [p["body"] for p in patches(server)] == [{"duration": 75}]
+    assert read_xlsx(tmp_path / "out0.xlsx")[0]["import_status"] == "updated"
+    assert meetings(server)[0]["meetingInfo"]["duration"] == 75 and len(creates(server)) == 1
