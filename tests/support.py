@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -51,3 +55,25 @@ def load_make_samples() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
+
+
+@contextmanager
+def simulate_command(lines: int) -> Iterator[tuple[str, list[str]]]:
+    """`importer simulate --port 0` in a process of its own: its root URL and the first `lines` lines it
+    printed, while it serves; stopped after."""
+    command = [sys.executable, "-m", "importer", "simulate", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            stdout = process.stdout
+            assert stdout is not None
+            printed: list[str] = []
+            reader = threading.Thread(target=lambda: printed.extend(stdout.readline() for _ in range(lines)),
+                                      daemon=True)
+            reader.start()
+            reader.join(timeout=20)
+            assert len(printed) == lines, printed
+            assert printed[0].startswith("LTI Pro simulator on http://127.0.0.1:")
+            yield printed[0].split()[4].removesuffix("/api/v1/lti/rich"), [line.strip() for line in printed]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

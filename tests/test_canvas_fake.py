@@ -5,9 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ from importer.simulator.canvas import (
     ZOOM_TOOL_ID,
 )
 
-from support import load_make_samples
+from support import load_make_samples, simulate_command
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 FORBIDDEN = "forbidden-canvas-token"
@@ -382,25 +379,10 @@ def test_lti_and_canvas_share_one_server(canvas: Canvas) -> None:
 
 
 def test_simulate_prints_the_canvas_line() -> None:
-    command = [sys.executable, "-m", "importer", "simulate", "--port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
-        try:
-            stdout = process.stdout
-            assert stdout is not None
-            lines: list[str] = []
-            reader = threading.Thread(target=lambda: lines.extend(stdout.readline() for _ in range(2)), daemon=True)
-            reader.start()
-            reader.join(timeout=20)
-            assert len(lines) == 2, lines
-            assert lines[0].startswith("LTI Pro simulator on http://127.0.0.1:")
-            root = lines[0].split()[4].removesuffix("/api/v1/lti/rich")
-            assert lines[1].strip() == (f"Canvas simulator on {root}/api/v1 "
-                                        f"(CANVAS_URL={root}, CANVAS_TOKEN={DEMO_CANVAS_TOKEN})")
-            with httpx.Client(timeout=5) as client:
-                assert client.get(f"{root}/api/v1/courses/{BIO}", headers=AUTH).json()["id"] == BIO
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with simulate_command(2) as (root, lines):
+        assert lines[1] == f"Canvas simulator on {root}/api/v1 (CANVAS_URL={root}, CANVAS_TOKEN={DEMO_CANVAS_TOKEN})"
+        with httpx.Client(timeout=5) as client:
+            assert client.get(f"{root}/api/v1/courses/{BIO}", headers=AUTH).json()["id"] == BIO
 
 
 # -- the demo's Canvas ---------------------------------------------------------------------

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +21,8 @@ from importer.simulator import (
     SimState,
     SimulatorServer,
 )
+
+from support import simulate_command
 
 HOST = "lecturer@state.example.edu"
 OTHER_HOST = "other@state.example.edu"
@@ -542,27 +541,14 @@ def test_server_zoom_urls(zoom: Zoom) -> None:
 
 
 def test_simulate_prints_the_zoom_line() -> None:
-    command = [sys.executable, "-m", "importer", "simulate", "--port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
-        try:
-            stdout = process.stdout
-            assert stdout is not None
-            lines: list[str] = []
-            reader = threading.Thread(target=lambda: lines.extend(stdout.readline() for _ in range(3)), daemon=True)
-            reader.start()
-            reader.join(timeout=20)
-            assert len(lines) == 3, lines
-            root = lines[0].split()[4].removesuffix("/api/v1/lti/rich")
-            assert lines[2].strip() == (
-                f"Zoom simulator on {root}/v2 (ZOOM_API_URL={root}/v2, ZOOM_OAUTH_URL={root}/oauth/token, "
-                f"ZOOM_ACCOUNT_ID={DEMO_ZOOM_ACCOUNT_ID}, ZOOM_CLIENT_ID={DEMO_ZOOM_CLIENT_ID}, "
-                f"ZOOM_CLIENT_SECRET={DEMO_ZOOM_CLIENT_SECRET})")
-            with httpx.Client(timeout=5) as client:
-                answer = client.post(f"{root}/oauth/token", auth=(DEMO_ZOOM_CLIENT_ID, DEMO_ZOOM_CLIENT_SECRET),
-                                     params={"grant_type": "account_credentials", "account_id": DEMO_ZOOM_ACCOUNT_ID})
-                headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-                listing = client.get(f"{root}/v2/users/{HOST}/meetings", headers=headers)
-                assert listing.json()["meetings"] == []
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with simulate_command(3) as (root, lines):
+        assert lines[2] == (
+            f"Zoom simulator on {root}/v2 (ZOOM_API_URL={root}/v2, ZOOM_OAUTH_URL={root}/oauth/token, "
+            f"ZOOM_ACCOUNT_ID={DEMO_ZOOM_ACCOUNT_ID}, ZOOM_CLIENT_ID={DEMO_ZOOM_CLIENT_ID}, "
+            f"ZOOM_CLIENT_SECRET={DEMO_ZOOM_CLIENT_SECRET})")
+        with httpx.Client(timeout=5) as client:
+            answer = client.post(f"{root}/oauth/token", auth=(DEMO_ZOOM_CLIENT_ID, DEMO_ZOOM_CLIENT_SECRET),
+                                 params={"grant_type": "account_credentials", "account_id": DEMO_ZOOM_ACCOUNT_ID})
+            headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            listing = client.get(f"{root}/v2/users/{HOST}/meetings", headers=headers)
+            assert listing.json()["meetings"] == []
