@@ -450,9 +450,18 @@ class Journal:
     def remove_association(self, meeting_id: str, context_id: str, domain: str) -> None:
         """`undo` removed the meeting from the course (bulkDisassociate)."""
         with self.transaction():
-            self._write("UPDATE associations SET state=?, updated_at=? WHERE scope=? AND meeting_id=? AND context_id=? "
-                        "AND domain=?", (LinkState.REMOVED, time.time(), self.scope, meeting_id, context_id, domain))
+            # Recorded even for an association this journal never saw made (another machine's run): a
+            # later run must link it again, whatever the sheet says.
+            self._write("INSERT INTO associations (scope, meeting_id, context_id, domain, state, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, meeting_id, context_id, domain) DO UPDATE SET "
+                        "state=excluded.state, updated_at=excluded.updated_at",
+                        (self.scope, meeting_id, context_id, domain, LinkState.REMOVED, time.time()))
             self.record_event("removed", f"{context_id} {domain}", meeting_id=meeting_id)
+
+    def was_removed(self, meeting_id: str, context_id: str, domain: str) -> bool:
+        """`undo` removed the meeting from this course (and nothing linked it again since)."""
+        return bool(self._read("SELECT 1 FROM associations WHERE scope=? AND meeting_id=? AND context_id=? AND "
+                               "domain=? AND state=?", (self.scope, meeting_id, context_id, domain, LinkState.REMOVED)))
 
     def record_association(self, meeting_id: str, context_id: str, domain: str, course_id: str | None,
                            state: LinkState, error_code: str | None = None,

@@ -194,13 +194,14 @@ def build_plan(checks: Sequence[RowCheck], journal: Journal | None, *, retry_unk
     for key, members in groups.items():
         entry = known.get(key) or memory.by_content.get(members[0].content_key or "")
         _plan_group(_Group(members, entry, journal, retry_unknown, zoom, memory))
-    _refuse_conflicting_changes(steps)
+    refuse_conflicting_changes(steps)
     return Plan(steps, zoom)
 
 
-def _refuse_conflicting_changes(steps: list[Step]) -> None:
+def refuse_conflicting_changes(steps: list[Step]) -> None:
     """Rows of one meeting that give it different fields: no change is applied (a PATCH for one would
-    be undone by the other's on the next run), and each changed row says why."""
+    be undone by the other's on the next run), and each changed row says why. Called at planning,
+    and again once lookups have found meetings."""
     by_meeting: dict[str, list[Step]] = {}
     for step in steps:
         if step.meeting_id is not None and step.check.request is not None:
@@ -310,7 +311,8 @@ def _link_existing(step: Step, group: _Group) -> None:
     if linked_by is not None:
         status = Status.CREATED if linked_by is LinkedBy.CREATE else Status.ASSOCIATED
         _settle(step, Outcome(status, meeting_id, None, DONE_BEFORE))
-    elif not journal_knows and prior.status is not None and _prior_done(step) and prior.meeting_id == meeting_id:
+    elif (not journal_knows and prior.status is not None and _prior_done(step) and prior.meeting_id == meeting_id
+          and not (group.journal and group.journal.was_removed(meeting_id, course.context_id, course.domain))):
         _settle(step, Outcome(Status(prior.status), meeting_id, None, DONE_BEFORE))
     else:
         step.action = Action.ASSOCIATE

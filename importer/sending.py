@@ -30,6 +30,7 @@ from .lifecycle import (
     links,
     lookup_steps,
     meeting_change,
+    refuse_conflicting_changes,
     settle_changes,
     settle_creates,
     settle_followers,
@@ -113,6 +114,7 @@ async def _send(plan: Plan, journal: Journal, connection: Connection, options: I
                 settle_changes(plan, {step.change.meeting_id: stopped_change(step) for step in plan.updates()
                                       if step.change is not None})
             else:
+                refuse_conflicting_changes(plan.steps)  # lookups may have given rows of one meeting their changes
                 await cancellable(rest.apply_changes(plan, options.concurrency))
         settle_followers(plan)
         to_link = links(plan)
@@ -224,9 +226,14 @@ class _Rest:
     def _settle(self, plan: Plan, step: Step, row: Lost, lookup: Lookup) -> None:
         self._record(step, row.request, lookup)
         settle_lookup(plan, step, lookup)
-        if lookup.meeting_id is not None and row.request.meeting_info != step.request.meeting_info:
-            # Found as it was sent, and the row changed since: the change is applied to it.
-            step.change = meeting_change(lookup.meeting_id, row.request.meeting_info, step.request.meeting_info)
+        if lookup.meeting_id is not None:
+            # Found as it was sent: a row of it (this one, or one planned to follow it) changed since
+            # gets the change applied (or refused, when the rows disagree: see refuse_conflicting_changes).
+            for other in plan.steps:
+                if (other.meeting_id == lookup.meeting_id and other.change is None and other.check.request is not None
+                        and other.request.meeting_info != row.request.meeting_info):
+                    other.change = meeting_change(lookup.meeting_id, row.request.meeting_info,
+                                                  other.request.meeting_info)
         self.progress.advance(lookup.outcome.status if lookup.outcome else
                               Status.ASSOCIATED if lookup.meeting_id else Status.NOT_SENT)
 

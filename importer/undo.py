@@ -27,6 +27,7 @@ from .lifecycle import Action, Link, Plan, Step
 from .models import Answer, Course, Outcome
 from .options import Connection, Progress, ReadOptions, Zoom
 from .reader import read_sheet
+from .reassociate import WHOLE_REQUEST_REFUSALS
 from .report import Report
 from .run import Memory, check_output, check_sheet_rows, write_report
 from .statuses import Status, code_step
@@ -48,7 +49,7 @@ class UndoPlan:
     @property
     def rows(self) -> int:
         """Rows with a meeting: those undo takes back."""
-        return sum(1 for step in self.plan.steps if step.action is not Action.SETTLED)
+        return sum(1 for step in self.plan.steps if step.meeting_id or step.check.prior.status == Status.DELETED)
 
     def describe(self) -> str:
         text = (f"{len(self.links)} association(s) to remove from their courses (bulkDisassociate), "
@@ -117,10 +118,12 @@ def plan_undo(path: Path, read: ReadOptions | None = None, *, delete: bool = Fal
             step.action = Action.ASSOCIATE  # waiting: its association comes out, or it was never in
             course = check.request.course
             key = (prior.meeting_id, course.context_id, course.domain)
-            never_in = prior.status in (Status.NOT_ASSOCIATED, Status.REMOVED) or key in known.removed
+            # A not_associated row may be linked all the same (a link whose answer was lost): it is asked
+            # for too, and a refusal of it alone means nothing was there to remove.
+            never_in = prior.status == Status.REMOVED or key in known.removed
             if key not in links and (key in known.linked or not never_in):
                 links[key] = Link(index, prior.meeting_id, course)
-    if not any(step.meeting_id for step in steps):
+    if not any(step.meeting_id or step.check.prior.status == Status.DELETED for step in steps):
         raise InputError(f"{path}: no row has a meeting_id: `importer undo` takes the result sheet of a run")
     taken_back = {step.meeting_id: step.index for step in reversed(steps)
                   if step.action is Action.ASSOCIATE and step.meeting_id is not None}
@@ -153,19 +156,28 @@ def undo_file(path: Path, output: Path | None, connection: Connection, journal_p
     output = output or default_undo_output(path)
     check_output(output)
     scope = scope_of(connection.base_url, connection.key)
-    undo, columns = plan_undo(path, read, delete=delete, journal=remember_in or journal_path, now=now,
-                              sent=(journal_path, scope))
-    if not confirm(undo):
-        return None
     progress = progress or Progress()
     with Journal(journal_path, scope) as journal:
-        journal.lock()
-        asyncio.run(_take_back(undo, journal, connection, zoom, progress, batch_size, max_attempts))
+        journal.lock()  # before the plan: a run finishing now would link what the plan misses
+        undo, columns = plan_undo(path, read, delete=delete, journal=remember_in or journal_path, now=now,
+                                  sent=(journal_path, scope))
+        if not confirm(undo):
+            return None
+        interrupted = False
+        try:
+            asyncio.run(_take_back(undo, journal, connection, zoom, progress, batch_size, max_attempts))
+        except KeyboardInterrupt:  # the sheet is still written; the journal already holds what was done
+            interrupted = True
+            for step in undo.plan.steps:
+                if step.outcome is None:
+                    step.outcome = Outcome(_kept_status(step), step.meeting_id, "undo-failed",
+                                           "the undo was interrupted before this row was taken back",
+                                           code_step("undo-failed"))
     judged = frozenset(step.row_number for step in undo.plan.steps if step.meeting_id)
     # A meeting an earlier undo deleted is taken back further than asked: done either way.
     return write_report(columns, undo.plan, output,
                         done=frozenset({Status.DELETED} if delete else {Status.REMOVED, Status.DELETED}),
-                  judged=judged)
+                        judged=judged, interrupted=interrupted)
 
 
 async def _take_back(undo: UndoPlan, journal: Journal, connection: Connection, zoom: Zoom | None,
@@ -210,7 +222,10 @@ def _taken_back(step: Step, links: list[Link], answers: dict[Key, Answer]) -> Ou
               or link.course.domain != course.domain]
     kept = [(link, answers.get(_key(link))) for link in others]
     kept = [(link, answer) for link, answer in kept if answer is None or answer.kind != "ok"]
-    if own is not None and own.kind != "ok":
+    maybe = step.check.prior.status == Status.NOT_ASSOCIATED
+    if own is not None and own.kind == "refused" and maybe and own.error_code not in WHOLE_REQUEST_REFUSALS:
+        own = None  # refused alone, for a row whose link was never confirmed: nothing was there to remove
+    elif own is not None and own.kind != "ok":
         return Outcome(_kept_status(step), step.meeting_id, "undo-failed",
                        f"not removed from its course: {_reason(own)}", code_step("undo-failed"))
     if kept:
@@ -221,7 +236,7 @@ def _taken_back(step: Step, links: list[Link], answers: dict[Key, Answer]) -> Ou
     also = f"; also from {len(others)} other course(s) a later run linked it to" if others else ""
     if own is not None:
         return Outcome(Status.REMOVED, step.meeting_id, None, f"removed from its course (bulkDisassociate){also}")
-    if step.check.prior.status == Status.NOT_ASSOCIATED:
+    if maybe:
         return Outcome(Status.REMOVED, step.meeting_id, None, f"it was not in its course: nothing to remove{also}")
     return Outcome(Status.REMOVED, step.meeting_id, None, f"removed from its course by an earlier undo{also}")
 
@@ -238,6 +253,8 @@ async def _delete(undo: UndoPlan, journal: Journal, zoom: Zoom, progress: Progre
         step.outcome is not None and step.outcome.status is Status.REMOVED and step.outcome.error_code is None
         for step in undo.plan.steps if step.meeting_id == meeting)]
     results: dict[str, tuple[Status, str | None, str]] = {}  # meeting -> (status, code, what happened)
+    if not doomed:
+        return
     progress.start("deleting meetings in Zoom", len(doomed))
     try:
         async with ZoomClient(zoom) as client:

@@ -273,9 +273,10 @@ def test_undo_removes_every_association_and_a_rerun_links_them_again(invoke, ser
     result = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--yes", "--batch-size", "2"])
 
     assert result.exit_code == 0, result.output
-    assert "3 association(s) to remove from their courses (bulkDisassociate), 0 meeting(s) to delete" in result.output
+    # The bad-ctx row's link was never confirmed; it is asked for all the same (4, not 3).
+    assert "4 association(s) to remove from their courses (bulkDisassociate), 0 meeting(s) to delete" in result.output
     assert linked(server) == set() and meetings(server) == before
-    assert [len(r["body"]) for r in requests(server, "bulkDisassociate")] == [2, 1]
+    assert [len(r["body"]) for r in requests(server, "bulkDisassociate")] == [2, 2]
     undone = read_xlsx(tmp_path / "term.result.undo.xlsx")
     assert [r["import_status"] for r in undone] == ["removed", "removed", "removed", "removed", "invalid"]
     assert [r["meeting_id"] for r in undone] == ids
@@ -295,7 +296,7 @@ def test_undo_delete_removes_the_meetings_and_a_rerun_creates_them_anew(invoke, 
                      str(tmp_path / "undone.csv")])
 
     assert result.exit_code == 0, result.output
-    assert "3 association(s) to remove from their courses (bulkDisassociate), 3 meeting(s) to delete" in result.output
+    assert "4 association(s) to remove from their courses (bulkDisassociate), 3 meeting(s) to delete" in result.output
     assert meetings(server) == [] and linked(server) == set()
     undone = (tmp_path / "undone.csv").read_text("utf-8-sig").splitlines()[1:]
     assert [line.split(",")[HEADERS.__len__()] for line in undone] == ["deleted"] * 4 + ["invalid"]
@@ -318,7 +319,7 @@ def test_undo_without_confirmation_changes_nothing(invoke, server, tmp_path, ans
     result = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--delete"], input=answer)
 
     assert result.exit_code == 1
-    assert "3 association(s) to remove" in result.output and "nothing was changed" in result.output
+    assert "4 association(s) to remove" in result.output and "nothing was changed" in result.output
     after = server.state.snapshot()
     assert (after["meetings"], after["associations"]) == (before["meetings"], before["associations"])
     assert requests(server, "bulkDisassociate") == [] and not (tmp_path / "term.result.undo.xlsx").exists()
@@ -497,3 +498,52 @@ def test_a_lost_row_found_and_edited_since_is_changed_once(invoke, server, tmp_p
     assert [p["body"] for p in patches(server)] == [{"duration": 75}]
     assert read_xlsx(tmp_path / "out0.xlsx")[0]["import_status"] == "updated"
     assert meetings(server)[0]["meetingInfo"]["duration"] == 75 and len(creates(server)) == 1
+
+
+def test_undo_asks_to_remove_a_not_associated_rows_link_and_a_refusal_means_nothing_was_there(invoke, server,
+                                                                                              tmp_path):
+    _, ids = undo_sheet(invoke, tmp_path)
+    # The bad-ctx row's association may exist after all (a bulkImport whose answer was lost): it is asked
+    # for; the simulator refuses no removal, so make this one stand for a link the server does have.
+    server.state.associate([{"meetingId": ids[3], "contextId": "bad-ctx", "domain": "canvas.x.edu"}], via="test")
+
+    result = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert "4 association(s) to remove" in result.output and linked(server) == set()
+
+
+def test_an_undo_sheet_fed_to_undo_again_has_nothing_left_and_exits_0(invoke, server, tmp_path):
+    undo_sheet(invoke, tmp_path)
+    assert invoke(["undo", str(tmp_path / "term.result.xlsx"), "--delete", "--yes"]).exit_code == 0
+    again = invoke(["undo", str(tmp_path / "term.result.undo.xlsx"), "--delete", "--yes", "-o",
+                    str(tmp_path / "again.xlsx")])
+    assert again.exit_code == 0, again.output
+    assert "0 association(s) to remove" in again.output
+
+
+def test_undo_refuses_a_journal_in_use_before_asking(invoke, server, tmp_path):
+    from importer.journal import Journal, scope_of
+
+    undo_sheet(invoke, tmp_path)
+    with Journal(tmp_path / "journal.sqlite3", scope_of(server.base_url, KEY)) as busy:
+        busy.lock()
+        result = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--yes"])
+    assert result.exit_code == 2 and "another importer run is using the journal" in result.output
+    assert "association(s) to remove" not in result.output and requests(server, "bulkDisassociate") == []
+
+
+@pytest.mark.parametrize("edited_row", [0, 1])
+def test_a_lost_cross_listed_pair_found_with_one_row_edited_changes_nothing_and_says_so(invoke, server, tmp_path,
+                                                                                        edited_row):
+    sheet = write(tmp_path / "term.xlsx", [row("BIO 101", row_id="R-1", context="ctx-1"),
+                                           row("BIO 101", row_id="R-1", context="ctx-2")])
+    lose_every_answer(invoke, server, sheet)
+    edited = edit(tmp_path / "term.result.xlsx", tmp_path / "edited.xlsx", {edited_row: {"Duration": 45}})
+
+    result = invoke(["run", str(edited), "-o", str(tmp_path / "out.xlsx"), "--rate", "0", "--quiet"])
+
+    assert result.exit_code == 1 and patches(server) == []
+    rows = read_xlsx(tmp_path / "out.xlsx")
+    assert rows[edited_row]["error_code"] == "change-conflict"
+    assert len(meetings(server)) == 1 and meetings(server)[0]["meetingInfo"]["duration"] == 60
