@@ -161,6 +161,8 @@ def undo_file(path: Path, output: Path | None, connection: Connection, journal_p
         journal.lock()  # before the plan: a run finishing now would link what the plan misses
         undo, columns = plan_undo(path, read, delete=delete, journal=remember_in or journal_path, now=now,
                                   sent=(journal_path, scope))
+        if delete and zoom is not None and undo.meetings:
+            asyncio.run(_zoom_token(zoom))  # credentials Zoom refuses stop here, before anything is removed
         if not confirm(undo):
             return None
         interrupted = False
@@ -276,6 +278,13 @@ async def _delete(undo: UndoPlan, journal: Journal, zoom: Zoom, progress: Progre
             status, code, text = results[step.meeting_id]
             step.outcome = Outcome(status, step.meeting_id, code, f"{step.outcome.message}; {text}",
                                    code_step(code) if code else None)
+
+
+async def _zoom_token(zoom: Zoom) -> None:
+    from .zoom import ZoomClient
+
+    async with ZoomClient(zoom) as client:
+        await client.token_info()
 
 
 def _kept_status(step: Step) -> Status:

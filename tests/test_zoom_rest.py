@@ -547,3 +547,14 @@ def test_a_lost_cross_listed_pair_found_with_one_row_edited_changes_nothing_and_
     rows = read_xlsx(tmp_path / "out.xlsx")
     assert rows[edited_row]["error_code"] == "change-conflict"
     assert len(meetings(server)) == 1 and meetings(server)[0]["meetingInfo"]["duration"] == 60
+
+
+def test_undo_delete_with_credentials_zoom_refuses_stops_before_anything_is_removed(invoke, server, tmp_path):
+    undo_sheet(invoke, tmp_path)
+    server.config.zoom_client_secret = "rotated-secret-9c1e"  # Zoom no longer takes the one the importer has
+
+    result = invoke(["undo", str(tmp_path / "term.result.xlsx"), "--delete", "--yes"])
+
+    assert result.exit_code == 2 and "ZOOM_CLIENT_SECRET" in result.output
+    assert requests(server, "bulkDisassociate") == [] and len(linked(server)) == 3
+    assert ZOOM_SECRET not in result.output
